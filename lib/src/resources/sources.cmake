@@ -1,0 +1,2 @@
+target_sources(heatblast PRIVATE
+  src/resources/resources.cpp)
