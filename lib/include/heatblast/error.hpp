@@ -15,18 +15,18 @@ namespace heatblast {
 enum class errc {
   ok = 0,
   // wire: RecordIO framing
-  recordio_bad_length,    // a length prefix with a non-digit or too many digits
-  recordio_too_large,     // a length prefix above the configured maximum record size
-  recordio_truncated,     // the stream ended inside a length prefix or a record
-  recordio_failed,        // the decoder already failed; it stays failed
+  recordio_bad_length,  // a length prefix with a non-digit or too many digits
+  recordio_too_large,   // a length prefix above the configured maximum record size
+  recordio_truncated,   // the stream ended inside a length prefix or a record
+  recordio_failed,      // the decoder already failed; it stays failed
   // wire: message codecs
-  json_syntax,            // not well-formed JSON (or a structural error such as an array for a scalar)
-  json_type_mismatch,     // a JSON value of the wrong type for the protobuf field
-  json_bad_base64,        // a bytes field that is not standard base64
-  json_bad_number,        // a number out of range for its field, or not a number at all
-  json_too_deep,          // nesting deeper than the decoder's limit
-  protobuf_parse,         // not a valid serialized protobuf message
-  missing_required,       // a proto2 required field is absent after decoding
+  json_syntax,         // not well-formed JSON (or a structural error such as an array for a scalar)
+  json_type_mismatch,  // a JSON value of the wrong type for the protobuf field
+  json_bad_base64,     // a bytes field that is not standard base64
+  json_bad_number,     // a number out of range for its field, or not a number at all
+  json_too_deep,       // nesting deeper than the decoder's limit
+  protobuf_parse,      // not a valid serialized protobuf message
+  missing_required,    // a proto2 required field is absent after decoding
   unsupported_content_type,
   // resources
   insufficient_resources,  // an allocation that the offer cannot satisfy
@@ -34,6 +34,17 @@ enum class errc {
   // generic
   invalid_argument,
   io_error,
+  // http: transport outcomes (an HTTP status, even 4xx/5xx, is never an error at this layer)
+  connection_refused,  // nothing listening, or the connection could not be made at all
+  resolve_failed,      // the host name (or proxy name) did not resolve
+  timeout,             // a connect, whole-request or low-speed timeout ran out
+  transport_error,     // the connection broke: reset, closed mid-body, send/receive failure
+  tls_error,           // TLS handshake, certificate or CA bundle failure
+  protocol_error,      // the peer's reply is not valid HTTP
+  body_too_large,      // a body above the configured maximum (client response or server request)
+  address_in_use,      // a server could not bind: the address and port are taken
+  write_buffer_full,   // a server stream's reader is too slow: unsent bytes passed the limit
+  cancelled,           // ended on purpose by this side (e.g. a server stream aborted)
 };
 
 }  // namespace heatblast

@@ -1,2 +1,5 @@
 target_sources(heatblast PRIVATE
-  src/resources/resources.cpp)
+  src/resources/values.cpp
+  src/resources/resources.cpp
+  src/resources/text.cpp
+  src/resources/allocate.cpp)
