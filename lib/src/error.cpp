@@ -61,6 +61,16 @@ class Category final : public std::error_category {
         return "address already in use";
       case errc::write_buffer_full:
         return "write buffer full: reader too slow";
+      case errc::not_subscribed:
+        return "not subscribed to a master";
+      case errc::call_rejected:
+        return "the master rejected the call";
+      case errc::subscription_failed:
+        return "the master refused the subscription";
+      case errc::framework_removed:
+        return "the framework has been removed";
+      case errc::stopped:
+        return "the client was stopped";
       case errc::cancelled:
         return "cancelled";
     }

@@ -45,6 +45,12 @@ enum class errc {
   address_in_use,      // a server could not bind: the address and port are taken
   write_buffer_full,   // a server stream's reader is too slow: unsent bytes passed the limit
   cancelled,           // ended on purpose by this side (e.g. a server stream aborted)
+  // scheduler: the v1 scheduler client
+  not_subscribed,       // a call made while the client is not subscribed (nothing was sent)
+  call_rejected,        // the master answered a call with an error status (message has its text)
+  subscription_failed,  // the master refused the subscription (an ERROR event, 401, 403, ...)
+  framework_removed,    // the framework id was torn down: "Framework has been removed"
+  stopped,              // the client was stopped before the call completed
 };
 
 }  // namespace heatblast

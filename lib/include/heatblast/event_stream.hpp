@@ -38,6 +38,8 @@ class EventStreamDecoder {
 
   std::uint64_t offset() const noexcept { return framing_.offset(); }
   std::uint64_t events() const noexcept { return events_; }
+  // True when no partial record is pending (an end of stream here is clean).
+  bool at_boundary() const noexcept { return framing_.at_boundary(); }
   bool failed() const noexcept { return failed_ || framing_.failed(); }
 
  private:

@@ -1,0 +1,20 @@
+#include "scheduler/backoff.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace heatblast::scheduler {
+
+std::chrono::milliseconds Backoff::next() {
+  const double initial = static_cast<double>(std::max<std::int64_t>(options_.initial.count(), 0));
+  const double max = std::max(static_cast<double>(options_.max.count()), initial);
+  const double multiplier = std::max(options_.multiplier, 1.0);
+  // pow() overflows to inf for large attempt counts; min() then caps it.
+  const double ceiling = std::min(max, initial * std::pow(multiplier, attempts_));
+  if (attempts_ < 1000) ++attempts_;
+  const double jitter = std::clamp(options_.jitter, 0.0, 1.0);
+  std::uniform_real_distribution<double> draw(ceiling * (1.0 - jitter), ceiling);
+  return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(draw(rng_))));
+}
+
+}  // namespace heatblast::scheduler

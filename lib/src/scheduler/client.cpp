@@ -1,0 +1,737 @@
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <google/protobuf/stubs/strutil.h>
+#include <boost/asio/post.hpp>
+
+#include "scheduler/client_impl.hpp"
+
+namespace heatblast::scheduler {
+namespace {
+
+constexpr std::string_view kStreamIdHeader = "Mesos-Stream-Id";
+constexpr double kDefaultHeartbeatSeconds = 15;
+constexpr std::size_t kErrorBodyLimit = 4096;
+
+std::string one_line(std::string_view text) {
+  std::string out(text.substr(0, 300));
+  for (auto& c : out) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  while (!out.empty() && out.back() == ' ')
+    out.pop_back();
+  return out;
+}
+
+std::string call_type_name(const Call& call) {
+  const std::string& name = Call::Type_Name(call.type());
+  return name.empty() ? fmt::format("{}", static_cast<int>(call.type())) : name;
+}
+
+}  // namespace
+
+std::string_view to_string(State state) noexcept {
+  switch (state) {
+    case State::disconnected:
+      return "disconnected";
+    case State::connecting:
+      return "connecting";
+    case State::subscribed:
+      return "subscribed";
+    case State::stopped:
+      return "stopped";
+  }
+  return "unknown";
+}
+
+Result<Credentials> Credentials::from_file(std::string principal, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(errc::io_error, fmt::format("cannot read the secret file '{}'", path));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  std::string secret = ss.str();
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r'))
+    secret.pop_back();
+  return Credentials{std::move(principal), std::move(secret)};
+}
+
+Result<std::vector<std::string>> parse_masters(std::string_view comma_separated) {
+  auto parsed = parse_master_list(comma_separated);
+  if (!parsed) return tl::unexpected(parsed.error());
+  std::vector<std::string> out;
+  for (const auto& m : *parsed) {
+    out.push_back(m.prefix.empty() && m.scheme == "http"
+                      ? m.authority()
+                      : fmt::format("{}://{}{}", m.scheme, m.authority(), m.prefix));
+  }
+  return out;
+}
+
+// --- Impl: setup and state -------------------------------------------------------------------
+
+Client::Impl::Impl(boost::asio::any_io_executor executor, Options options, Handlers handlers)
+    : executor_(std::move(executor)),
+      options_(std::move(options)),
+      handlers_(std::move(handlers)),
+      reconnect_timer_(executor_),
+      heartbeat_timer_(executor_),
+      reconcile_timer_(executor_),
+      backoff_(options_.backoff),
+      reconciler_(options_.reconcile_backoff) {}
+
+void Client::Impl::log(LogLevel level, std::string message) const {
+  if (handlers_.on_log) handlers_.on_log(level, message);
+}
+
+void Client::Impl::transition_to(State next, std::string_view reason) {
+  if (next == state_) return;
+  log(next == State::disconnected ? LogLevel::warning : LogLevel::info,
+      fmt::format("scheduler: '{}' -> '{}' ({})", to_string(state_), to_string(next), reason));
+  state_ = next;
+  if (handlers_.on_state) handlers_.on_state(next, reason);
+}
+
+Result<void> Client::Impl::start() {
+  if (state_ == State::stopped) return fail(errc::stopped, "the client was stopped");
+  if (started_) return {};
+  if (options_.masters.empty()) return fail(errc::invalid_argument, "no master given");
+  for (const auto& text : options_.masters) {
+    auto master = parse_master(text);
+    if (!master) return tl::unexpected(master.error());
+    masters_.push_back(std::move(*master));
+  }
+  framework_ = options_.framework;
+  if (!framework_.has_user() || !framework_.has_name() || framework_.name().empty()) {
+    return fail(errc::invalid_argument,
+                "FrameworkInfo needs 'user' and 'name' (Mesos requires both; the HTTP API does "
+                "not fill in the user)");
+  }
+  if (!framework_.has_failover_timeout()) {
+    framework_.set_failover_timeout(options_.default_failover_timeout_seconds);
+  }
+  if (framework_.has_id()) framework_id_ = framework_.id();
+  suppressed_.insert(options_.suppressed_roles.begin(), options_.suppressed_roles.end());
+
+  http::ClientOptions http_options;
+  http_options.ca_file = options_.ca_file;
+  http_options.verify_peer = options_.verify_peer;
+  http_options.user_agent = "heatblast-scheduler";
+  http_.emplace(executor_, std::move(http_options));
+
+  started_ = true;
+  current_ = masters_.front();
+  connect();
+  return {};
+}
+
+void Client::Impl::stop(std::string_view reason) {
+  if (state_ == State::stopped) return;
+  ++generation_;
+  reconnect_timer_.cancel();
+  heartbeat_timer_.cancel();
+  reconcile_timer_.cancel();
+  if (http_) http_->cancel_all();
+  stream_request_ = 0;
+  call_request_ = 0;
+  decoder_.reset();
+  reconciler_.clear();
+  transition_to(State::stopped, reason);
+  // Callers of pending calls learn now, before stop() returns.
+  fail_calls(errc::stopped, "the client was stopped");
+}
+
+// --- Subscribing -----------------------------------------------------------------------------
+
+Call Client::Impl::subscribe_call() const {
+  Call call;
+  call.set_type(Call::SUBSCRIBE);
+  auto* subscribe = call.mutable_subscribe();
+  *subscribe->mutable_framework_info() = framework_;
+  // Both ids or neither (a mismatch is a 400).
+  if (framework_id_) {
+    *call.mutable_framework_id() = *framework_id_;
+    *subscribe->mutable_framework_info()->mutable_id() = *framework_id_;
+  }
+  for (const auto& role : suppressed_)
+    subscribe->add_suppressed_roles(role);
+  return call;
+}
+
+http::Headers Client::Impl::request_headers(bool with_stream_id) const {
+  const std::string type(media_type(options_.content_type));
+  http::Headers headers = {{"Content-Type", type}, {"Accept", type}};
+  if (with_stream_id) headers.emplace_back(kStreamIdHeader, stream_id_);
+  if (options_.credentials) {
+    std::string token;
+    google::protobuf::Base64Escape(
+        options_.credentials->principal + ":" + options_.credentials->secret, &token);
+    headers.emplace_back("Authorization", "Basic " + token);
+  }
+  return headers;
+}
+
+void Client::Impl::connect() {
+  if (state_ == State::stopped) return;
+  const std::uint64_t generation = ++generation_;
+  if (attempts_++ > 0) ++counters_.reconnects;
+  stream_kind_ = StreamKind::none;
+  stream_status_ = 0;
+  stream_error_body_.clear();
+  stream_id_.clear();
+  decoder_.reset();
+  transition_to(State::connecting, fmt::format("subscribing at '{}'", current_.authority()));
+
+  http::Request request;
+  request.url = current_.scheduler_url();
+  request.headers = request_headers(/*with_stream_id=*/false);
+  request.body = MessageCodec(options_.content_type).encode(subscribe_call());
+  request.connect_timeout = options_.connect_timeout;
+
+  std::weak_ptr<Impl> weak = weak_from_this();
+  http::StreamHandlers handlers;
+  handlers.on_head = [weak, generation](const http::Response& head) {
+    if (auto self = weak.lock()) self->on_stream_head(generation, head);
+  };
+  handlers.on_data = [weak, generation](std::string_view bytes) {
+    if (auto self = weak.lock()) self->on_stream_data(generation, bytes);
+  };
+  handlers.on_end = [weak, generation](Result<void> end) {
+    if (auto self = weak.lock()) self->on_stream_end(generation, std::move(end));
+  };
+  stream_request_ = http_->async_stream(std::move(request), std::move(handlers));
+  // Until SUBSCRIBED names the interval, the watchdog also bounds a master that accepts the
+  // connection and then says nothing.
+  heartbeat_interval_seconds_ = kDefaultHeartbeatSeconds;
+  last_activity_ = Clock::now();
+  arm_heartbeat_watchdog();
+}
+
+void Client::Impl::on_stream_head(std::uint64_t generation, const http::Response& head) {
+  if (generation != generation_) return;
+  stream_status_ = head.status;
+  last_activity_ = Clock::now();
+  switch (head.status) {
+    case 200: {
+      auto id = head.header(kStreamIdHeader);
+      if (!id || id->empty()) {
+        disconnect("the SUBSCRIBE answer has no 'Mesos-Stream-Id'", /*rotate=*/true);
+        return;
+      }
+      stream_id_ = std::string(*id);
+      stream_kind_ = StreamKind::events;
+      auto type = head.header("Content-Type") ? parse_media_type(*head.header("Content-Type"))
+                                              : std::nullopt;
+      decoder_.emplace(type.value_or(options_.content_type),
+                       RecordIODecoder::Options{.max_record_size = options_.max_event_size});
+      return;
+    }
+    case 307: {
+      stream_kind_ = StreamKind::redirect;
+      auto location = head.header("Location");
+      if (!location) {
+        disconnect("a 307 without 'Location'", /*rotate=*/true);
+        return;
+      }
+      auto leader = parse_redirect(*location, current_);
+      if (!leader) {
+        disconnect(leader.error().message, /*rotate=*/true);
+        return;
+      }
+      ++counters_.redirects;
+      log(LogLevel::info, fmt::format("scheduler: '{}' is not the leader; redirected to '{}'",
+                                      current_.authority(), leader->authority()));
+      current_ = std::move(*leader);
+      if (++redirects_in_row_ > options_.max_redirects) {
+        redirects_in_row_ = 0;
+        disconnect(fmt::format("more than {} redirects in a row", options_.max_redirects),
+                   /*rotate=*/false);
+      } else {
+        disconnect("following the redirect", /*rotate=*/false, /*immediately=*/true);
+      }
+      return;
+    }
+    case 400:
+    case 401:
+    case 403:
+    case 406:
+    case 415:
+      // A refusal: collect the master's text, decide at the end of the body.
+      stream_kind_ = StreamKind::refused;
+      return;
+    default:
+      // 503 (no leader, or recovering), 404 (routes not ready yet), other 5xx: try again.
+      stream_kind_ = StreamKind::retry;
+      return;
+  }
+}
+
+void Client::Impl::on_stream_data(std::uint64_t generation, std::string_view bytes) {
+  if (generation != generation_) return;
+  last_activity_ = Clock::now();
+  if (stream_kind_ != StreamKind::events) {
+    const auto room = kErrorBodyLimit - std::min(kErrorBodyLimit, stream_error_body_.size());
+    stream_error_body_.append(bytes.substr(0, room));
+    return;
+  }
+  counters_.bytes_received += bytes.size();
+  auto self = shared_from_this();  // a handler may drop the last Client
+  auto fed = decoder_->feed(bytes, [&](const Event& event) { return on_event(generation, event); });
+  if (generation != generation_) return;  // a handler stopped, or the stream was replaced
+  if (!fed) {
+    log(LogLevel::error, fmt::format("scheduler: broken event stream from '{}': {}",
+                                     current_.authority(), fed.error().what()));
+    disconnect("broken event stream", /*rotate=*/false);
+  }
+}
+
+void Client::Impl::on_stream_end(std::uint64_t generation, Result<void> end) {
+  if (generation != generation_) return;
+  stream_request_ = 0;
+  const std::string body = one_line(stream_error_body_);
+  switch (stream_kind_) {
+    case StreamKind::events: {
+      std::string why = end ? "the master closed the event stream"
+                            : fmt::format("the event stream broke: {}", end.error().what());
+      if (decoder_ && !decoder_->at_boundary()) why += " (inside a record)";
+      disconnect(why, /*rotate=*/false);
+      return;
+    }
+    case StreamKind::refused: {
+      const std::string message =
+          fmt::format("'{}' refused SUBSCRIBE with {}: {}", current_.authority(), stream_status_,
+                      body.empty() ? "(no message)" : body);
+      fail_fatal(Error(errc::subscription_failed, message));
+      return;
+    }
+    case StreamKind::retry:
+      disconnect(fmt::format("'{}' answered {}: {}", current_.authority(), stream_status_,
+                             body.empty() ? "(no message)" : body),
+                 /*rotate=*/true);
+      return;
+    case StreamKind::redirect:
+      return;  // handled at the head
+    case StreamKind::none:
+      disconnect(
+          end ? "no answer from the master"
+              : fmt::format("cannot reach '{}': {}", current_.authority(), end.error().what()),
+          /*rotate=*/true);
+      return;
+  }
+}
+
+bool Client::Impl::on_event(std::uint64_t generation, const Event& event) {
+  if (generation != generation_) {
+    ++counters_.stale_events;
+    return false;
+  }
+  const std::string& type_name = Event::Type_Name(event.type());
+  ++counters_.events[type_name.empty() ? "UNKNOWN" : type_name];
+
+  if (state_ == State::connecting && event.type() != Event::SUBSCRIBED &&
+      event.type() != Event::ERROR) {
+    log(LogLevel::warning, fmt::format("scheduler: '{}' before SUBSCRIBED; ignored",
+                                       type_name.empty() ? "?" : type_name));
+    return true;
+  }
+  switch (event.type()) {
+    case Event::SUBSCRIBED:
+      on_subscribed(event);
+      break;
+    case Event::ERROR:
+      on_error_event(event);
+      return false;
+    case Event::UNKNOWN:
+      return true;  // a type newer than this build: ignored, as Mesos asks
+    default:
+      if (handlers_.on_event) handlers_.on_event(event);
+      break;
+  }
+  if (generation != generation_) return false;
+  if (event.type() == Event::UPDATE || event.type() == Event::UPDATE_OPERATION_STATUS) {
+    after_update(event);
+  }
+  return generation == generation_;
+}
+
+void Client::Impl::on_subscribed(const Event& event) {
+  const std::uint64_t generation = generation_;
+  const auto& subscribed = event.subscribed();
+  framework_id_ = subscribed.framework_id();
+  *framework_.mutable_id() = subscribed.framework_id();
+  heartbeat_interval_seconds_ = subscribed.heartbeat_interval_seconds() > 0
+                                    ? subscribed.heartbeat_interval_seconds()
+                                    : kDefaultHeartbeatSeconds;
+  ++counters_.subscriptions;
+  backoff_.reset();
+  redirects_in_row_ = 0;
+  // Persist first: nothing may act on a framework id that a crash could forget.
+  if (handlers_.on_framework_id) handlers_.on_framework_id(subscribed.framework_id());
+  if (generation != generation_) return;
+  transition_to(State::subscribed, fmt::format("framework '{}' at '{}'", framework_id_->value(),
+                                               current_.authority()));
+  if (generation != generation_) return;
+  arm_heartbeat_watchdog();
+  if (handlers_.on_event) handlers_.on_event(event);
+  if (generation != generation_) return;
+  reconcile_after_subscribe();
+}
+
+void Client::Impl::on_error_event(const Event& event) {
+  const std::string& message = event.error().message();
+  if (handlers_.on_event) handlers_.on_event(event);
+  if (state_ == State::stopped) return;
+  const errc code = message.find("has been removed") != std::string::npos
+                        ? errc::framework_removed
+                        : errc::subscription_failed;
+  fail_fatal(Error(code, fmt::format("the master sent ERROR: {}", message)));
+}
+
+void Client::Impl::after_update(const Event& event) {
+  if (event.type() == Event::UPDATE) {
+    const auto& status = event.update().status();
+    reconciler_.answered(status.task_id().value());
+    if (options_.auto_acknowledge && status.has_uuid()) {
+      ++counters_.acknowledgements;
+      Call call;
+      call.set_type(Call::ACKNOWLEDGE);
+      auto* ack = call.mutable_acknowledge();
+      *ack->mutable_agent_id() = status.agent_id();
+      *ack->mutable_task_id() = status.task_id();
+      ack->set_uuid(status.uuid());
+      send(std::move(call), {});
+    }
+    return;
+  }
+  const auto& status = event.update_operation_status().status();
+  if (options_.auto_acknowledge && status.has_uuid() && status.has_operation_id()) {
+    ++counters_.acknowledgements;
+    Call call;
+    call.set_type(Call::ACKNOWLEDGE_OPERATION_STATUS);
+    auto* ack = call.mutable_acknowledge_operation_status();
+    if (status.has_agent_id()) *ack->mutable_agent_id() = status.agent_id();
+    if (status.has_resource_provider_id()) {
+      *ack->mutable_resource_provider_id() = status.resource_provider_id();
+    }
+    ack->set_uuid(status.uuid().value());
+    *ack->mutable_operation_id() = status.operation_id();
+    send(std::move(call), {});
+  }
+}
+
+// --- Losing and regaining the connection -----------------------------------------------------
+
+void Client::Impl::disconnect(std::string_view reason, bool rotate, bool immediately) {
+  if (state_ == State::stopped) return;
+  ++generation_;
+  if (stream_request_ != 0) http_->cancel(stream_request_);
+  stream_request_ = 0;
+  if (call_request_ != 0) http_->cancel(call_request_);
+  call_request_ = 0;
+  heartbeat_timer_.cancel();
+  reconcile_timer_.cancel();
+  reconciler_.clear();
+  decoder_.reset();
+  stream_id_.clear();
+  if (rotate && !masters_.empty()) {
+    master_index_ = (master_index_ + 1) % masters_.size();
+    current_ = masters_[master_index_];
+    redirects_in_row_ = 0;
+  }
+  transition_to(State::disconnected, reason);
+  if (state_ == State::stopped) return;
+  // Offers and calls of the old subscription are void; the application re-issues after
+  // reconciling.
+  fail_calls(errc::not_subscribed, fmt::format("connection to the master lost: {}", reason));
+  if (state_ == State::stopped) return;
+  schedule_connect(immediately ? std::chrono::milliseconds(0) : backoff_.next());
+}
+
+void Client::Impl::schedule_connect(std::chrono::milliseconds delay) {
+  const std::uint64_t generation = generation_;
+  if (delay.count() > 0) {
+    log(LogLevel::info, fmt::format("scheduler: next attempt at '{}' in {} ms",
+                                    current_.authority(), delay.count()));
+  }
+  reconnect_timer_.expires_after(delay);
+  std::weak_ptr<Impl> weak = weak_from_this();
+  reconnect_timer_.async_wait([weak, generation](boost::system::error_code ec) {
+    auto self = weak.lock();
+    if (ec || !self || generation != self->generation_) return;
+    self->connect();
+  });
+}
+
+void Client::Impl::fail_fatal(Error error) {
+  log(LogLevel::error, fmt::format("scheduler: giving up: {}", error.what()));
+  auto self = shared_from_this();
+  stop(error.what());
+  if (handlers_.on_fatal) handlers_.on_fatal(error);
+}
+
+void Client::Impl::arm_heartbeat_watchdog() {
+  const auto limit = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(heartbeat_interval_seconds_ * options_.heartbeat_misses));
+  const std::uint64_t generation = generation_;
+  heartbeat_timer_.expires_at(last_activity_ + limit);
+  std::weak_ptr<Impl> weak = weak_from_this();
+  heartbeat_timer_.async_wait([weak, generation](boost::system::error_code ec) {
+    auto self = weak.lock();
+    if (ec || !self) return;
+    self->on_heartbeat_timer(generation);
+  });
+}
+
+void Client::Impl::on_heartbeat_timer(std::uint64_t generation) {
+  if (generation != generation_) return;
+  const auto limit = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(heartbeat_interval_seconds_ * options_.heartbeat_misses));
+  if (Clock::now() - last_activity_ < limit) {
+    arm_heartbeat_watchdog();  // bytes came since the timer was set
+    return;
+  }
+  ++counters_.heartbeat_timeouts;
+  disconnect(fmt::format("no heartbeat from '{}' for {:.1f} s", current_.authority(),
+                         heartbeat_interval_seconds_ * options_.heartbeat_misses),
+             /*rotate=*/state_ != State::subscribed);
+}
+
+// --- Reconciliation --------------------------------------------------------------------------
+
+void Client::Impl::reconcile_after_subscribe() {
+  if (!options_.reconcile_on_subscribe) return;
+  Call implicit;
+  implicit.set_type(Call::RECONCILE);
+  implicit.mutable_reconcile();
+  send(std::move(implicit), {});
+  if (!handlers_.known_tasks) return;
+  auto tasks = reconciler_.begin(handlers_.known_tasks(), Clock::now());
+  if (tasks.empty()) return;
+  Call explicit_call;
+  explicit_call.set_type(Call::RECONCILE);
+  for (auto& task : tasks)
+    *explicit_call.mutable_reconcile()->add_tasks() = std::move(task);
+  send(std::move(explicit_call), {});
+  arm_reconcile_timer();
+}
+
+void Client::Impl::arm_reconcile_timer() {
+  auto when = reconciler_.next_retry();
+  if (!when) return;
+  const std::uint64_t generation = generation_;
+  reconcile_timer_.expires_at(*when);
+  std::weak_ptr<Impl> weak = weak_from_this();
+  reconcile_timer_.async_wait([weak, generation](boost::system::error_code ec) {
+    auto self = weak.lock();
+    if (ec || !self || generation != self->generation_ || self->state_ != State::subscribed) {
+      return;
+    }
+    auto tasks = self->reconciler_.due(Clock::now());
+    if (!tasks.empty()) {
+      self->log(LogLevel::info, fmt::format("scheduler: {} task(s) still unanswered; reconciling "
+                                            "them again",
+                                            tasks.size()));
+      Call call;
+      call.set_type(Call::RECONCILE);
+      for (auto& task : tasks)
+        *call.mutable_reconcile()->add_tasks() = std::move(task);
+      self->send(std::move(call), {});
+    }
+    self->arm_reconcile_timer();
+  });
+}
+
+// --- Calls -----------------------------------------------------------------------------------
+
+CallCounts& Client::Impl::call_counts(const Call& call) {
+  return counters_.calls[call_type_name(call)];
+}
+
+void Client::Impl::complete(CallDone done, Result<void> result) {
+  if (!done) return;
+  // Never from inside a Client method: the application may call back into the client.
+  boost::asio::post(executor_, [done = std::move(done), result = std::move(result)]() mutable {
+    done(std::move(result));
+  });
+}
+
+void Client::Impl::send(Call call, CallDone done) {
+  if (state_ == State::stopped) {
+    ++call_counts(call).failed;
+    complete(std::move(done), fail(errc::stopped, "the client was stopped"));
+    return;
+  }
+  if (state_ != State::subscribed) {
+    ++call_counts(call).failed;
+    complete(std::move(done),
+             fail(errc::not_subscribed, fmt::format("'{}' not sent: not subscribed (state '{}')",
+                                                    call_type_name(call), to_string(state_))));
+    return;
+  }
+  *call.mutable_framework_id() = *framework_id_;
+  calls_.push_back(PendingCall{std::move(call), std::move(done)});
+  pump_calls();
+}
+
+void Client::Impl::pump_calls() {
+  // One call at a time: the master sees them in the order they were made, on one connection.
+  if (in_flight_ || calls_.empty() || state_ != State::subscribed) return;
+  in_flight_ = std::move(calls_.front());
+  calls_.pop_front();
+
+  http::Request request;
+  request.url = current_.scheduler_url();
+  request.headers = request_headers(/*with_stream_id=*/true);
+  request.body = MessageCodec(options_.content_type).encode(in_flight_->call);
+  request.connect_timeout = options_.connect_timeout;
+  request.timeout = options_.call_timeout;
+  const std::uint64_t generation = generation_;
+  std::weak_ptr<Impl> weak = weak_from_this();
+  call_request_ =
+      http_->async_send(std::move(request), [weak, generation](Result<http::Response> answer) {
+        if (auto self = weak.lock()) self->on_call_answer(generation, std::move(answer));
+      });
+}
+
+void Client::Impl::on_call_answer(std::uint64_t generation, Result<http::Response> answer) {
+  if (generation != generation_ || !in_flight_) return;
+  call_request_ = 0;
+  PendingCall call = std::move(*in_flight_);
+  in_flight_.reset();
+  const std::string type = call_type_name(call.call);
+  CallCounts& counts = call_counts(call.call);
+
+  if (!answer) {
+    ++counts.failed;
+    complete(std::move(call.done),
+             tl::unexpected(Error(answer.error().code,
+                                  fmt::format("'{}' got no answer from '{}': {}", type,
+                                              current_.authority(), answer.error().what()))));
+    pump_calls();
+    return;
+  }
+  const int status = answer->status;
+  if (status == 202 || status == 200) {
+    ++counts.sent;
+    const bool was_teardown = call.call.type() == Call::TEARDOWN;
+    complete(std::move(call.done), {});
+    if (was_teardown) {
+      stop("the framework was torn down");
+      return;
+    }
+    pump_calls();
+    return;
+  }
+
+  ++counts.rejected;
+  const std::string body = one_line(answer->body);
+  complete(std::move(call.done),
+           fail(errc::call_rejected,
+                fmt::format("'{}' rejected by '{}' with {}: {}", type, current_.authority(), status,
+                            body.empty() ? "(no message)" : body)));
+  // Answers that mean our subscription is gone on the master's side: start over.
+  const bool lost = status == 307 || status == 403 || status == 503 ||
+                    (status == 400 && (body.find("Mesos-Stream-Id") != std::string::npos ||
+                                       body.find("cannot be found") != std::string::npos));
+  if (lost) {
+    if (status == 307) {
+      if (auto location = answer->header("Location")) {
+        if (auto leader = parse_redirect(*location, current_)) current_ = std::move(*leader);
+      }
+    }
+    disconnect(fmt::format("'{}' answered {} to '{}'", current_.authority(), status, type),
+               /*rotate=*/false, /*immediately=*/status == 307);
+    return;
+  }
+  pump_calls();
+}
+
+void Client::Impl::fail_calls(errc code, std::string_view reason) {
+  std::deque<PendingCall> failing;
+  failing.swap(calls_);
+  if (in_flight_) {
+    failing.push_front(std::move(*in_flight_));
+    in_flight_.reset();
+  }
+  for (auto& call : failing) {
+    ++call_counts(call.call).failed;
+    if (!call.done) continue;
+    Error error(code, fmt::format("'{}' not completed: {}", call_type_name(call.call), reason));
+    if (code == errc::stopped) {
+      call.done(tl::unexpected(std::move(error)));  // before stop() returns, as documented
+    } else {
+      complete(std::move(call.done), tl::unexpected(std::move(error)));
+    }
+  }
+}
+
+// --- Suppressed roles ------------------------------------------------------------------------
+
+std::vector<std::string> Client::Impl::all_roles() const {
+  std::vector<std::string> roles(framework_.roles().begin(), framework_.roles().end());
+  if (roles.empty()) {
+    // A framework without MULTI_ROLE has its one role in the deprecated field.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    roles.push_back(framework_.has_role() ? framework_.role() : "*");
+#pragma GCC diagnostic pop
+  }
+  return roles;
+}
+
+void Client::Impl::note_suppress(const std::vector<std::string>& roles) {
+  for (const auto& role : roles.empty() ? all_roles() : roles)
+    suppressed_.insert(role);
+}
+
+void Client::Impl::note_revive(const std::vector<std::string>& roles) {
+  if (roles.empty()) {
+    suppressed_.clear();
+    return;
+  }
+  for (const auto& role : roles)
+    suppressed_.erase(role);
+}
+
+void Client::Impl::note_update_framework(const mesos::v1::FrameworkInfo& info,
+                                         const std::vector<std::string>& suppressed_roles) {
+  framework_ = info;
+  if (framework_id_) *framework_.mutable_id() = *framework_id_;
+  suppressed_ = std::set<std::string>(suppressed_roles.begin(), suppressed_roles.end());
+}
+
+// --- Client ----------------------------------------------------------------------------------
+
+Client::Client(boost::asio::any_io_executor executor, Options options, Handlers handlers)
+    : impl_(std::make_shared<Impl>(std::move(executor), std::move(options), std::move(handlers))) {}
+
+Client::~Client() {
+  impl_->stop("the client was destroyed");
+}
+
+Result<void> Client::start() {
+  return impl_->start();
+}
+void Client::stop() {
+  impl_->stop("stopped by the application");
+}
+void Client::send(Call call, CallDone done) {
+  impl_->send(std::move(call), std::move(done));
+}
+State Client::state() const noexcept {
+  return impl_->state();
+}
+std::optional<mesos::v1::FrameworkID> Client::framework_id() const {
+  return impl_->framework_id();
+}
+std::string Client::current_master() const {
+  return impl_->current_master();
+}
+Counters Client::counters() const {
+  return impl_->counters();
+}
+const boost::asio::any_io_executor& Client::get_executor() const {
+  return impl_->executor();
+}
+
+}  // namespace heatblast::scheduler

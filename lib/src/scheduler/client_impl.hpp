@@ -1,0 +1,131 @@
+// The scheduler client's state machine (private to the library).
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include "heatblast/event_stream.hpp"
+#include "heatblast/http_client.hpp"
+#include "heatblast/scheduler.hpp"
+#include "scheduler/backoff.hpp"
+#include "scheduler/masters.hpp"
+#include "scheduler/reconciler.hpp"
+
+namespace heatblast::scheduler {
+
+class Client::Impl : public std::enable_shared_from_this<Impl> {
+ public:
+  Impl(boost::asio::any_io_executor executor, Options options, Handlers handlers);
+
+  Result<void> start();
+  void stop(std::string_view reason);
+  void send(Call call, CallDone done);
+
+  // Keeps the suppressed-role set that every SUBSCRIBE carries in step with the application's
+  // SUPPRESS and REVIVE calls (empty roles = all of the framework's roles).
+  void note_suppress(const std::vector<std::string>& roles);
+  void note_revive(const std::vector<std::string>& roles);
+  void note_update_framework(const mesos::v1::FrameworkInfo& info,
+                             const std::vector<std::string>& suppressed_roles);
+
+  State state() const noexcept { return state_; }
+  std::optional<mesos::v1::FrameworkID> framework_id() const { return framework_id_; }
+  std::string current_master() const { return current_.authority(); }
+  const Counters& counters() const noexcept { return counters_; }
+  const boost::asio::any_io_executor& executor() const noexcept { return executor_; }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  struct PendingCall {
+    Call call;
+    CallDone done;
+  };
+
+  // What the SUBSCRIBE response turned out to be, decided at its head.
+  enum class StreamKind { none, events, redirect, refused, retry };
+
+  void transition_to(State next, std::string_view reason);
+  void log(LogLevel level, std::string message) const;
+
+  void connect();
+  Call subscribe_call() const;
+  http::Headers request_headers(bool with_stream_id) const;
+
+  void on_stream_head(std::uint64_t generation, const http::Response& head);
+  void on_stream_data(std::uint64_t generation, std::string_view bytes);
+  void on_stream_end(std::uint64_t generation, Result<void> end);
+  bool on_event(std::uint64_t generation, const Event& event);
+  void on_subscribed(const Event& event);
+  void on_error_event(const Event& event);
+  void after_update(const Event& event);
+
+  // Ends the current connection (stream and calls) and schedules the next attempt.
+  void disconnect(std::string_view reason, bool rotate, bool immediately = false);
+  void schedule_connect(std::chrono::milliseconds delay);
+  void fail_fatal(Error error);
+
+  void arm_heartbeat_watchdog();
+  void on_heartbeat_timer(std::uint64_t generation);
+
+  void reconcile_after_subscribe();
+  void arm_reconcile_timer();
+
+  void pump_calls();
+  void on_call_answer(std::uint64_t generation, Result<http::Response> answer);
+  void fail_calls(errc code, std::string_view reason);
+  void complete(CallDone done, Result<void> result);
+  CallCounts& call_counts(const Call& call);
+
+  std::vector<std::string> all_roles() const;
+
+  boost::asio::any_io_executor executor_;
+  Options options_;
+  Handlers handlers_;
+  std::optional<http::Client> http_;
+
+  std::vector<MasterEndpoint> masters_;
+  std::size_t master_index_ = 0;
+  MasterEndpoint current_;
+  int redirects_in_row_ = 0;
+
+  State state_ = State::disconnected;
+  bool started_ = false;
+  // Bumped for every connection attempt: callbacks of a replaced connection compare and return.
+  std::uint64_t generation_ = 0;
+  std::uint64_t attempts_ = 0;  // connection attempts so far
+
+  mesos::v1::FrameworkInfo framework_;
+  std::optional<mesos::v1::FrameworkID> framework_id_;
+  std::set<std::string> suppressed_;
+
+  // The current SUBSCRIBE stream.
+  http::RequestId stream_request_ = 0;
+  StreamKind stream_kind_ = StreamKind::none;
+  int stream_status_ = 0;
+  std::string stream_error_body_;  // first bytes of a non-200 answer, for the message
+  std::string stream_id_;
+  std::optional<EventStreamDecoder> decoder_;
+  double heartbeat_interval_seconds_ = 15;
+  Clock::time_point last_activity_{};
+
+  boost::asio::steady_timer reconnect_timer_;
+  boost::asio::steady_timer heartbeat_timer_;
+  boost::asio::steady_timer reconcile_timer_;
+  Backoff backoff_;
+  Reconciler reconciler_;
+
+  std::deque<PendingCall> calls_;
+  std::optional<PendingCall> in_flight_;
+  http::RequestId call_request_ = 0;
+
+  Counters counters_;
+};
+
+}  // namespace heatblast::scheduler

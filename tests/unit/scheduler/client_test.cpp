@@ -1,0 +1,344 @@
+// The scheduler client against a scripted master on loopback: one protocol rule per test.
+#include "heatblast/scheduler.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <catch2/catch.hpp>
+
+#include "fakes/fake_master.hpp"
+#include "fakes/run_until.hpp"
+
+using namespace std::chrono_literals;
+using heatblast::ContentType;
+using heatblast::errc;
+using heatblast::testing::FakeMaster;
+using heatblast::testing::run_until;
+using namespace heatblast::scheduler;
+
+namespace {
+
+struct Harness {
+  boost::asio::io_context io;
+  FakeMaster master{io.get_executor()};
+  std::vector<Event> events;
+  std::vector<State> states;
+  std::vector<std::string> framework_ids;
+  std::optional<heatblast::Error> fatal;
+  std::vector<std::string> order;  // what the application saw, in order
+  std::unique_ptr<Client> client;
+
+  explicit Harness(ContentType type = ContentType::protobuf,
+                   std::function<void(Options&)> tweak = {}) {
+    REQUIRE(master.start().has_value());
+    Options options;
+    options.masters = {master.address()};
+    options.framework.set_user("tester");
+    options.framework.set_name("client-test");
+    options.content_type = type;
+    options.backoff = {.initial = 10ms, .max = 50ms, .multiplier = 2, .jitter = 0.5};
+    if (tweak) tweak(options);
+    client = std::make_unique<Client>(io.get_executor(), std::move(options), handlers());
+  }
+
+  Handlers handlers() {
+    Handlers h;
+    h.on_event = [this](const Event& e) {
+      events.push_back(e);
+      order.push_back("event " + Event::Type_Name(e.type()));
+    };
+    h.on_state = [this](State s, std::string_view) { states.push_back(s); };
+    h.on_framework_id = [this](const mesos::v1::FrameworkID& id) {
+      framework_ids.push_back(id.value());
+      order.push_back("framework_id " + id.value());
+    };
+    h.on_fatal = [this](const heatblast::Error& e) { fatal = e; };
+    return h;
+  }
+
+  bool subscribed() {
+    return run_until(io, [&] { return client->state() == State::subscribed; });
+  }
+  int count(Event::Type type) const {
+    int n = 0;
+    for (const auto& e : events)
+      n += e.type() == type;
+    return n;
+  }
+};
+
+Event update(const std::string& task, mesos::v1::TaskState state, std::string uuid) {
+  Event e;
+  e.set_type(Event::UPDATE);
+  auto* status = e.mutable_update()->mutable_status();
+  status->mutable_task_id()->set_value(task);
+  status->mutable_agent_id()->set_value("agent-1");
+  status->set_state(state);
+  if (!uuid.empty()) status->set_uuid(uuid);
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("client: subscribes, persists the id first, and reconciles implicitly", "[scheduler]") {
+  for (auto type : {ContentType::protobuf, ContentType::json}) {
+    CAPTURE(heatblast::to_string(type));
+    Harness h(type);
+    REQUIRE(h.client->start().has_value());
+    REQUIRE(h.subscribed());
+    REQUIRE(run_until(h.io, [&] { return !h.master.calls_of_type(Call::RECONCILE).empty(); }));
+
+    const auto& subscribe = h.master.subscribes.at(0);
+    CHECK(heatblast::http::find_header(subscribe.headers, "Content-Type") ==
+          heatblast::media_type(type));
+    CHECK(heatblast::http::find_header(subscribe.headers, "Accept") == heatblast::media_type(type));
+    CHECK_FALSE(heatblast::http::find_header(subscribe.headers, "Mesos-Stream-Id"));
+    CHECK_FALSE(subscribe.call.has_framework_id());
+    // Mesos's 0 would kill every task when the stream drops; a safe default is sent instead.
+    CHECK(subscribe.call.subscribe().framework_info().failover_timeout() == 7 * 24 * 3600);
+
+    REQUIRE(h.order.size() >= 2);
+    CHECK(h.order[0] == "framework_id fw-1");
+    CHECK(h.order[1] == "event SUBSCRIBED");
+    CHECK(h.client->framework_id()->value() == "fw-1");
+
+    const auto& reconcile = h.master.calls.at(0);
+    CHECK(reconcile.call.framework_id().value() == "fw-1");
+    CHECK(reconcile.call.reconcile().tasks_size() == 0);
+    CHECK(heatblast::http::find_header(reconcile.headers, "Mesos-Stream-Id") == "stream-1");
+    CHECK(heatblast::http::find_header(reconcile.headers, "Content-Type") ==
+          heatblast::media_type(type));
+  }
+}
+
+TEST_CASE("client: updates with a uuid are acknowledged, others never", "[scheduler]") {
+  Harness h;
+  REQUIRE(h.client->start().has_value());
+  REQUIRE(h.subscribed());
+  const std::string uuid("\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x00", 16);
+  h.master.send(update("t1", mesos::v1::TASK_RUNNING, uuid));
+  h.master.send(update("t2", mesos::v1::TASK_LOST, ""));  // e.g. a reconciliation answer
+  REQUIRE(run_until(h.io, [&] { return !h.master.calls_of_type(Call::ACKNOWLEDGE).empty(); }));
+  REQUIRE(run_until(h.io, [&] { return h.count(Event::UPDATE) == 2; }));
+  heatblast::testing::run_ready(h.io);
+  const auto acks = h.master.calls_of_type(Call::ACKNOWLEDGE);
+  REQUIRE(acks.size() == 1);
+  CHECK(acks[0].acknowledge().uuid() == uuid);
+  CHECK(acks[0].acknowledge().task_id().value() == "t1");
+  CHECK(acks[0].acknowledge().agent_id().value() == "agent-1");
+  CHECK(h.client->counters().acknowledgements == 1);
+}
+
+TEST_CASE("client: explicit acknowledgement when asked for", "[scheduler]") {
+  Harness h(ContentType::json, [](Options& o) { o.auto_acknowledge = false; });
+  REQUIRE(h.client->start().has_value());
+  REQUIRE(h.subscribed());
+  h.master.send(update("t1", mesos::v1::TASK_RUNNING, std::string(16, 'u')));
+  REQUIRE(run_until(h.io, [&] { return h.count(Event::UPDATE) == 1; }));
+  heatblast::testing::run_ready(h.io);
+  CHECK(h.master.calls_of_type(Call::ACKNOWLEDGE).empty());
+  bool done = false;
+  const auto& status = h.events.back().update().status();
+  h.client->acknowledge(status.agent_id(), status.task_id(), status.uuid(),
+                        [&](heatblast::Result<void> r) { done = r.has_value(); });
+  REQUIRE(run_until(h.io, [&] { return done; }));
+  CHECK(h.master.calls_of_type(Call::ACKNOWLEDGE).at(0).acknowledge().uuid() ==
+        std::string(16, 'u'));
+}
+
+TEST_CASE("client: a closed stream is resubscribed with the same framework id", "[scheduler]") {
+  Harness h;
+  REQUIRE(h.client->start().has_value());
+  REQUIRE(h.subscribed());
+  bool suppressed = false;
+  h.client->suppress({"web"}, [&](heatblast::Result<void> r) { suppressed = r.has_value(); });
+  REQUIRE(run_until(h.io, [&] { return suppressed; }));
+
+  h.master.stream.close();
+  REQUIRE(run_until(h.io, [&] { return h.master.subscribes.size() == 2; }));
+  REQUIRE(h.subscribed());
+  const auto& again = h.master.subscribes[1].call;
+  CHECK(again.framework_id().value() == "fw-1");
+  CHECK(again.subscribe().framework_info().id().value() == "fw-1");
+  // The new leader knows nothing of earlier SUPPRESS calls.
+  REQUIRE(again.subscribe().suppressed_roles_size() == 1);
+  CHECK(again.subscribe().suppressed_roles(0) == "web");
+  CHECK(h.client->counters().subscriptions == 2);
+  CHECK(h.client->counters().reconnects == 1);
+  CHECK(std::count(h.states.begin(), h.states.end(), State::disconnected) == 1);
+}
+
+TEST_CASE("client: a record cut mid-way or malformed drops the stream and reconnects",
+          "[scheduler]") {
+  Harness h(ContentType::json);
+  REQUIRE(h.client->start().has_value());
+  REQUIRE(h.subscribed());
+
+  SECTION("malformed record") {
+    h.master.send_raw("5\n{\"ty}");
+  }
+  SECTION("non-numeric length") {
+    h.master.send_raw("xyz\n");
+  }
+  SECTION("cut inside a record") {
+    h.master.send_raw("100\n{\"type\":");
+    h.master.stream.abort();
+  }
+  REQUIRE(run_until(h.io, [&] { return h.master.subscribes.size() == 2; }));
+  REQUIRE(h.subscribed());
+  CHECK(h.master.subscribes[1].call.framework_id().value() == "fw-1");
+  CHECK_FALSE(h.fatal.has_value());
+}
+
+TEST_CASE("client: a silent master is dropped after the heartbeat bound", "[scheduler]") {
+  Harness h(ContentType::protobuf, [](Options& o) { o.heartbeat_misses = 2; });
+  h.master.heartbeat_interval_seconds = 0.05;  // the fake sends no heartbeats after the first
+  REQUIRE(h.client->start().has_value());
+  REQUIRE(h.subscribed());
+  REQUIRE(run_until(
+      h.io, [&] { return h.master.subscribes.size() == 2; }, 3s));
+  CHECK(h.client->counters().heartbeat_timeouts >= 1);
+}
+
+TEST_CASE("client: follows a 307 to the leader and backs off on 503", "[scheduler]") {
+  Harness h;
+  FakeMaster leader(h.io.get_executor());
+  REQUIRE(leader.start().has_value());
+  h.master.subscribe_answers.push_back({503, "", "No leader elected"});
+  h.master.subscribe_answers.push_back({307, "//" + leader.address() + "/api/v1/scheduler", ""});
+  REQUIRE(h.client->start().has_value());
+  REQUIRE(h.subscribed());
+  CHECK(h.client->current_master() == leader.address());
+  CHECK(leader.subscribes.size() == 1);
+  CHECK(h.client->counters().redirects == 1);
+  // Calls go to the leader too.
+  REQUIRE(run_until(h.io, [&] { return !leader.calls.empty(); }));
+  CHECK(h.master.calls.empty());
+}
+
+TEST_CASE("client: ERROR 'Framework has been removed' ends the session", "[scheduler]") {
+  Harness h;
+  REQUIRE(h.client->start().has_value());
+  REQUIRE(h.subscribed());
+  Event error;
+  error.set_type(Event::ERROR);
+  error.mutable_error()->set_message("Framework has been removed");
+  h.master.send(error);
+  REQUIRE(run_until(h.io, [&] { return h.fatal.has_value(); }));
+  CHECK(h.fatal->code == errc::framework_removed);
+  CHECK(h.client->state() == State::stopped);
+  CHECK(h.count(Event::ERROR) == 1);
+  heatblast::testing::run_ready(h.io);
+  CHECK(h.master.subscribes.size() == 1);  // no blind retry
+}
+
+TEST_CASE("client: a refused SUBSCRIBE is fatal with the master's text", "[scheduler]") {
+  Harness h;
+  h.master.subscribe_answers.push_back({401, "", "Unauthorized: bad credentials"});
+  REQUIRE(h.client->start().has_value());
+  REQUIRE(run_until(h.io, [&] { return h.fatal.has_value(); }));
+  CHECK(h.fatal->code == errc::subscription_failed);
+  CHECK_THAT(h.fatal->message, Catch::Contains("401") && Catch::Contains("bad credentials"));
+}
+
+TEST_CASE("client: calls need a subscription, go in order, and carry rejections back",
+          "[scheduler]") {
+  Harness h(ContentType::protobuf, [](Options& o) { o.reconcile_on_subscribe = false; });
+  std::optional<heatblast::Result<void>> early;
+  h.client->revive({}, [&](heatblast::Result<void> r) { early = r; });  // before start()
+  REQUIRE(run_until(h.io, [&] { return early.has_value(); }));
+  CHECK(early->error().code == errc::not_subscribed);
+
+  REQUIRE(h.client->start().has_value());
+  REQUIRE(h.subscribed());
+  h.master.call_answers.push_back({202, ""});
+  h.master.call_answers.push_back({400, "Failed to validate scheduler::Call: bad offer"});
+  std::vector<std::string> results;
+  auto record = [&](std::string name) {
+    return [&results, name](heatblast::Result<void> r) {
+      results.push_back(name + (r ? " ok" : " " + r.error().message));
+    };
+  };
+  mesos::v1::OfferID offer;
+  offer.set_value("o1");
+  h.client->decline({offer}, std::nullopt, record("decline"));
+  h.client->accept({offer}, {}, std::nullopt, record("accept"));
+  h.client->revive({}, record("revive"));
+  REQUIRE(run_until(h.io, [&] { return results.size() == 3; }));
+  CHECK(results[0] == "decline ok");
+  CHECK_THAT(results[1],
+             Catch::Contains("accept") && Catch::Contains("400") && Catch::Contains("bad offer"));
+  CHECK(results[2] == "revive ok");
+  REQUIRE(h.master.calls.size() == 3);
+  CHECK(h.master.calls[0].call.type() == Call::DECLINE);
+  CHECK(h.master.calls[1].call.type() == Call::ACCEPT);
+  CHECK(h.master.calls[2].call.type() == Call::REVIVE);
+  CHECK(h.client->counters().calls.at("ACCEPT").rejected == 1);
+}
+
+TEST_CASE("client: explicit reconciliation is repeated until every task is answered",
+          "[scheduler]") {
+  Harness h(ContentType::protobuf, [](Options& o) {
+    o.reconcile_backoff = {.initial = 20ms, .max = 40ms, .multiplier = 2, .jitter = 0};
+  });
+  Handlers handlers = h.handlers();
+  handlers.known_tasks = [] {
+    std::vector<Call::Reconcile::Task> tasks(2);
+    tasks[0].mutable_task_id()->set_value("a");
+    tasks[1].mutable_task_id()->set_value("b");
+    return tasks;
+  };
+  Options options;
+  options.masters = {h.master.address()};
+  options.framework.set_user("u");
+  options.framework.set_name("n");
+  options.reconcile_backoff = {.initial = 20ms, .max = 40ms, .multiplier = 2, .jitter = 0};
+  h.client = std::make_unique<Client>(h.io.get_executor(), options, handlers);
+  REQUIRE(h.client->start().has_value());
+  REQUIRE(h.subscribed());
+  auto explicit_rounds = [&] {
+    int n = 0;
+    for (const auto& c : h.master.calls_of_type(Call::RECONCILE))
+      n += c.reconcile().tasks_size() > 0;
+    return n;
+  };
+  REQUIRE(run_until(h.io, [&] { return explicit_rounds() == 1; }));
+  h.master.send(update("a", mesos::v1::TASK_RUNNING, ""));
+  REQUIRE(run_until(h.io, [&] { return explicit_rounds() == 2; }));
+  const auto second = h.master.calls_of_type(Call::RECONCILE).back();
+  REQUIRE(second.reconcile().tasks_size() == 1);
+  CHECK(second.reconcile().tasks(0).task_id().value() == "b");
+  h.master.send(update("b", mesos::v1::TASK_LOST, ""));
+  REQUIRE(run_until(h.io, [&] { return h.count(Event::UPDATE) == 2; }));
+  const int rounds = explicit_rounds();
+  // No further rounds once both are answered.
+  run_until(
+      h.io, [] { return false; }, 150ms);
+  CHECK(explicit_rounds() == rounds);
+}
+
+TEST_CASE("client: stop() never tears the framework down", "[scheduler]") {
+  Harness h;
+  REQUIRE(h.client->start().has_value());
+  REQUIRE(h.subscribed());
+  h.client->stop();
+  h.client->stop();  // idempotent
+  CHECK(h.client->state() == State::stopped);
+  run_until(
+      h.io, [] { return false; }, 100ms);
+  CHECK(h.master.calls_of_type(Call::TEARDOWN).empty());
+  CHECK_FALSE(h.client->start().has_value());
+}
+
+TEST_CASE("client: bad options are refused at start", "[scheduler]") {
+  boost::asio::io_context io;
+  Options no_user;
+  no_user.framework.set_name("x");
+  Client a(io.get_executor(), no_user, {});
+  CHECK(a.start().error().code == errc::invalid_argument);
+
+  Options bad_master;
+  bad_master.masters = {"host:notaport"};
+  bad_master.framework.set_user("u");
+  bad_master.framework.set_name("n");
+  Client b(io.get_executor(), bad_master, {});
+  CHECK(b.start().error().code == errc::invalid_argument);
+}
