@@ -175,9 +175,9 @@ std::optional<std::string> check(const Resource& resource) {
       return fmt::format("type {} cannot be a resource", Value::Type_Name(resource.type()));
   }
   if (auto why = check_reservations(resource)) return why;
+  // "*" is a valid allocation role: a framework without roles is allocated to it.
   if (resource.has_allocation_info() && resource.allocation_info().has_role() &&
-      (resource.allocation_info().role() == "*" ||
-       !valid_role(resource.allocation_info().role()))) {
+      !valid_role(resource.allocation_info().role())) {
     return fmt::format("allocation role '{}' is not a valid role name",
                        resource.allocation_info().role());
   }

@@ -368,7 +368,9 @@ TEST_CASE("invalid resources are rejected on the way in", "[resources]") {
   CHECK_THAT(rejected(old_role(static_to(scalar("cpus", 1), "web"), "db")),
              Catch::Contains("does not match"));
   CHECK_THAT(rejected(old_role(scalar("cpus", 1), "..")), Catch::Contains("not a valid role"));
-  CHECK_THAT(rejected(allocated(scalar("cpus", 1), "*")), Catch::Contains("allocation role"));
+  CHECK_THAT(rejected(allocated(scalar("cpus", 1), "a b")), Catch::Contains("allocation role"));
+  // A framework without roles is allocated to "*", as Mesos does.
+  CHECK(heatblast::Resources::from_proto(allocated(scalar("cpus", 1), "*")).has_value());
   CHECK_THAT(rejected(volume(scalar("cpus", 1), "v")), Catch::Contains("'disk'"));
   CHECK_THAT(rejected(shared(scalar("disk", 1))), Catch::Contains("persistent volumes"));
 

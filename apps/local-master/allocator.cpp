@@ -1,0 +1,381 @@
+#include "allocator.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace heatblast::local_master {
+namespace {
+
+// Mesos's smallest offer: at least this many cpus or this much memory (MIN_CPUS, MIN_MEM).
+constexpr double kMinCpus = 0.01;
+constexpr double kMinMem = 32;
+// Filters.refuse_seconds is capped at one year.
+constexpr double kMaxRefuseSeconds = 365.0 * 24 * 3600;
+
+bool usable_by_role(const mesos::v1::Resource& resource, const std::string& role) {
+  return !is_reserved(resource) || reservation_role(resource) == role;
+}
+
+}  // namespace
+
+Resources allocated_to(const Resources& resources, const std::string& role) {
+  // heatblast::Resources rejects "*" as an allocation role, so resources allocated to the
+  // default role carry no allocation_info at all.
+  return role == "*" ? resources.unallocated() : resources.allocated(role);
+}
+
+namespace {}  // namespace
+
+Resources resources_for_framework(const Resources& allocated, const FrameworkAllocation& fw) {
+  Resources view = fw.multi_role ? allocated : allocated.unallocated();
+  if (!fw.reservation_refinement) {
+    auto converted = view.converted(ResourceFormat::pre_refinement);
+    if (converted) view = std::move(*converted);
+  }
+  return view;
+}
+
+Result<Resources> normalize_task_resources(
+    const google::protobuf::RepeatedPtrField<mesos::v1::Resource>& resources,
+    const std::string& role) {
+  google::protobuf::RepeatedPtrField<mesos::v1::Resource> injected = resources;
+  for (auto& resource : injected) {
+    if (resource.has_allocation_info()) {
+      if (resource.allocation_info().role() == "*") resource.clear_allocation_info();
+    } else if (role != "*") {
+      resource.mutable_allocation_info()->set_role(role);
+    }
+  }
+  auto parsed = Resources::from_proto(injected);
+  if (!parsed) return parsed;
+  return parsed->converted(ResourceFormat::post_refinement);
+}
+
+void Allocator::add_agent(const mesos::v1::AgentID& id, AgentSpec spec) {
+  Agent agent;
+  agent.id = id;
+  agent.hostname = std::move(spec.hostname);
+  agent.attributes = std::move(spec.attributes);
+  agent.total = spec.resources.unallocated();
+  agent_index_[id.value()] = agents_.size();
+  agents_.push_back(std::move(agent));
+}
+
+const Agent* Allocator::find_agent(const std::string& id) const {
+  auto it = agent_index_.find(id);
+  return it == agent_index_.end() ? nullptr : &agents_[it->second];
+}
+
+Agent* Allocator::agent_mut(const std::string& id) {
+  auto it = agent_index_.find(id);
+  return it == agent_index_.end() ? nullptr : &agents_[it->second];
+}
+
+void Allocator::remove_offer(std::map<std::string, OutstandingOffer>::iterator it) {
+  const Resources unallocated = it->second.resources.unallocated();
+  if (Agent* agent = agent_mut(it->second.agent_id)) agent->offered -= unallocated;
+  framework_allocated_[it->second.framework_id] -= unallocated;
+  offers_.erase(it);
+}
+
+std::vector<OutstandingOffer> Allocator::remove_offers_if(
+    const std::function<bool(const OutstandingOffer&)>& predicate) {
+  std::vector<OutstandingOffer> removed;
+  for (auto it = offers_.begin(); it != offers_.end();) {
+    if (predicate(it->second)) {
+      removed.push_back(it->second);
+      auto next = std::next(it);
+      remove_offer(it);
+      it = next;
+    } else {
+      ++it;
+    }
+  }
+  return removed;
+}
+
+std::vector<OutstandingOffer> Allocator::set_framework(const std::string& framework_id,
+                                                       FrameworkAllocation allocation) {
+  std::set<std::string> roles(allocation.roles.begin(), allocation.roles.end());
+  frameworks_[framework_id] = std::move(allocation);
+  return remove_offers_if([&](const OutstandingOffer& offer) {
+    return offer.framework_id == framework_id && !roles.contains(offer.role);
+  });
+}
+
+std::vector<OutstandingOffer> Allocator::remove_framework(const std::string& framework_id) {
+  auto removed = remove_offers_if(
+      [&](const OutstandingOffer& offer) { return offer.framework_id == framework_id; });
+  frameworks_.erase(framework_id);
+  framework_allocated_.erase(framework_id);
+  for (auto it = filters_.begin(); it != filters_.end();) {
+    it = it->first.first == framework_id ? filters_.erase(it) : std::next(it);
+  }
+  return removed;
+}
+
+std::vector<OutstandingOffer> Allocator::deactivate_framework(const std::string& framework_id) {
+  auto it = frameworks_.find(framework_id);
+  if (it != frameworks_.end()) it->second.active = false;
+  return remove_offers_if(
+      [&](const OutstandingOffer& offer) { return offer.framework_id == framework_id; });
+}
+
+const FrameworkAllocation* Allocator::find_framework(const std::string& framework_id) const {
+  auto it = frameworks_.find(framework_id);
+  return it == frameworks_.end() ? nullptr : &it->second;
+}
+
+void Allocator::suppress(const std::string& framework_id, const std::vector<std::string>& roles) {
+  auto it = frameworks_.find(framework_id);
+  if (it == frameworks_.end()) return;
+  const auto& which = roles.empty() ? it->second.roles : roles;
+  for (const auto& role : which) {
+    if (std::find(it->second.roles.begin(), it->second.roles.end(), role) !=
+        it->second.roles.end()) {
+      it->second.suppressed_roles.insert(role);
+    }
+  }
+}
+
+void Allocator::revive(const std::string& framework_id, const std::vector<std::string>& roles) {
+  auto it = frameworks_.find(framework_id);
+  if (it == frameworks_.end()) return;
+  const auto& which = roles.empty() ? it->second.roles : roles;
+  std::set<std::string> revived(which.begin(), which.end());
+  for (const auto& role : revived)
+    it->second.suppressed_roles.erase(role);
+  for (auto& [key, filters] : filters_) {
+    if (key.first != framework_id) continue;
+    std::erase_if(filters,
+                  [&](const DeclineFilter& filter) { return revived.contains(filter.role); });
+  }
+}
+
+Result<AcceptedOffers> Allocator::take_offers(
+    const std::string& framework_id,
+    const google::protobuf::RepeatedPtrField<mesos::v1::OfferID>& ids) {
+  if (ids.empty()) return fail(errc::invalid_argument, "No offers specified");
+  std::set<std::string> seen;
+  const OutstandingOffer* first = nullptr;
+  for (const auto& id : ids) {
+    if (!seen.insert(id.value()).second) {
+      return fail(errc::invalid_argument, fmt::format("Duplicate offer {} in accept", id.value()));
+    }
+    auto it = offers_.find(id.value());
+    if (it == offers_.end() || it->second.framework_id != framework_id) {
+      return fail(errc::invalid_argument, fmt::format("Offer {} is no longer valid", id.value()));
+    }
+    if (first == nullptr) {
+      first = &it->second;
+      continue;
+    }
+    if (it->second.agent_id != first->agent_id) {
+      return fail(
+          errc::invalid_argument,
+          fmt::format("Aggregated offers must belong to one single agent. Offer {} uses "
+                      "agent {} and offer {} uses agent {}",
+                      id.value(), it->second.agent_id, first->offer.id().value(), first->agent_id));
+    }
+    if (it->second.role != first->role) {
+      return fail(errc::invalid_argument,
+                  fmt::format("Aggregated offers must be allocated to the same role. Offer {} "
+                              "uses role {} and offer {} uses role {}",
+                              id.value(), it->second.role, first->offer.id().value(), first->role));
+    }
+  }
+  AcceptedOffers accepted;
+  accepted.agent_id = first->agent_id;
+  accepted.role = first->role;
+  for (const auto& id : ids) {
+    auto it = offers_.find(id.value());
+    accepted.resources += it->second.resources;
+    offers_.erase(it);  // the resources stay "offered" on the agent until use/return_unused
+  }
+  return accepted;
+}
+
+void Allocator::recover_offers(const std::string& framework_id,
+                               const google::protobuf::RepeatedPtrField<mesos::v1::OfferID>& ids) {
+  for (const auto& id : ids) {
+    auto it = offers_.find(id.value());
+    if (it != offers_.end() && it->second.framework_id == framework_id) remove_offer(it);
+  }
+}
+
+void Allocator::decline(const std::string& framework_id,
+                        const google::protobuf::RepeatedPtrField<mesos::v1::OfferID>& ids,
+                        const mesos::v1::Filters& filters, TimePoint now) {
+  for (const auto& id : ids) {
+    auto it = offers_.find(id.value());
+    if (it == offers_.end() || it->second.framework_id != framework_id) continue;
+    const OutstandingOffer offer = it->second;
+    remove_offer(it);
+    add_filter(framework_id, offer.agent_id, offer.role, offer.resources.unallocated(), filters,
+               now);
+  }
+}
+
+void Allocator::return_unused(const std::string& framework_id, const std::string& agent_id,
+                              const std::string& role, const Resources& unused,
+                              const mesos::v1::Filters& filters, TimePoint now) {
+  const Resources unallocated = unused.unallocated();
+  if (Agent* agent = agent_mut(agent_id)) agent->offered -= unallocated;
+  framework_allocated_[framework_id] -= unallocated;
+  if (!unallocated.empty()) add_filter(framework_id, agent_id, role, unallocated, filters, now);
+}
+
+void Allocator::use(const std::string&, const std::string& agent_id, const Resources& resources) {
+  const Resources unallocated = resources.unallocated();
+  if (Agent* agent = agent_mut(agent_id)) {
+    agent->offered -= unallocated;
+    agent->used += unallocated;
+  }
+}
+
+void Allocator::release(const std::string& framework_id, const std::string& agent_id,
+                        const Resources& resources) {
+  const Resources unallocated = resources.unallocated();
+  if (Agent* agent = agent_mut(agent_id)) agent->used -= unallocated;
+  auto it = framework_allocated_.find(framework_id);
+  if (it != framework_allocated_.end()) it->second -= unallocated;
+}
+
+void Allocator::restore_use(const std::string& framework_id, const std::string& agent_id,
+                            const Resources& resources) {
+  const Resources unallocated = resources.unallocated();
+  if (Agent* agent = agent_mut(agent_id)) agent->used += unallocated;
+  framework_allocated_[framework_id] += unallocated;
+}
+
+void Allocator::add_filter(const std::string& framework_id, const std::string& agent_id,
+                           const std::string& role, const Resources& resources,
+                           const mesos::v1::Filters& filters, TimePoint now) {
+  // Negative (or NaN) means the default; 0 means no filter; at most a year.
+  double seconds = filters.refuse_seconds();
+  Duration refuse = options_.default_refuse;
+  if (std::isfinite(seconds) && seconds >= 0) {
+    seconds = std::min(seconds, kMaxRefuseSeconds);
+    refuse = *duration_from_seconds(seconds);
+  }
+  if (refuse <= Duration::zero() || resources.empty()) return;
+  filters_[{framework_id, agent_id}].push_back(DeclineFilter{role, resources, now + refuse});
+}
+
+bool Allocator::filtered(const std::string& framework_id, const std::string& agent_id,
+                         const std::string& role, const Resources& candidate, TimePoint now) const {
+  auto it = filters_.find({framework_id, agent_id});
+  if (it == filters_.end()) return false;
+  return std::any_of(it->second.begin(), it->second.end(), [&](const DeclineFilter& filter) {
+    return filter.role == role && filter.expires > now && filter.resources.contains(candidate);
+  });
+}
+
+double Allocator::dominant_share(const std::string& framework_id,
+                                 const std::map<std::string, double>& cluster) const {
+  auto it = framework_allocated_.find(framework_id);
+  if (it == framework_allocated_.end()) return 0;
+  double share = 0;
+  for (const auto& [name, total] : cluster) {
+    if (total > 0) share = std::max(share, it->second.scalar(name) / total);
+  }
+  return share;
+}
+
+mesos::v1::Offer Allocator::make_offer(const std::string& framework_id,
+                                       const FrameworkAllocation& fw, const Agent& agent,
+                                       const std::string& role, const Resources& resources) {
+  mesos::v1::Offer offer;
+  offer.mutable_id()->set_value(fmt::format("{}-O{}", options_.offer_id_prefix, next_offer_++));
+  offer.mutable_framework_id()->set_value(framework_id);
+  *offer.mutable_agent_id() = agent.id;
+  offer.set_hostname(agent.hostname);
+  *offer.mutable_resources() = resources_for_framework(resources, fw).to_proto();
+  for (const auto& attribute : agent.attributes)
+    *offer.add_attributes() = attribute;
+  if (fw.multi_role) offer.mutable_allocation_info()->set_role(role);
+  return offer;
+}
+
+std::map<std::string, std::vector<mesos::v1::Offer>> Allocator::allocate(TimePoint now) {
+  std::map<std::string, std::vector<mesos::v1::Offer>> result;
+  std::vector<std::string> order;
+  for (const auto& [id, fw] : frameworks_) {
+    if (fw.active) order.push_back(id);
+  }
+  if (order.empty()) return result;
+  std::map<std::string, double> cluster;
+  for (const char* name : {"cpus", "mem", "disk", "gpus"}) {
+    for (const auto& agent : agents_)
+      cluster[name] += agent.total.scalar(name);
+  }
+
+  for (auto& agent : agents_) {
+    Resources available = agent.available();
+    if (available.empty()) continue;
+    // Shares change as this round hands out resources, so the order is computed per agent.
+    std::map<std::string, double> shares;
+    for (const auto& id : order)
+      shares[id] = dominant_share(id, cluster);
+    std::stable_sort(order.begin(), order.end(),
+                     [&shares](const auto& a, const auto& b) { return shares[a] < shares[b]; });
+    for (const auto& framework_id : order) {
+      const FrameworkAllocation& fw = frameworks_.at(framework_id);
+      for (const auto& role : fw.roles) {
+        if (fw.suppressed_roles.contains(role)) continue;
+        Resources candidate = available.filter([&role](const mesos::v1::Resource& resource) {
+          return usable_by_role(resource, role);
+        });
+        if (candidate.scalar("cpus") < kMinCpus && candidate.scalar("mem") < kMinMem) continue;
+        if (filtered(framework_id, agent.id.value(), role, candidate, now)) continue;
+        const Resources allocated = allocated_to(candidate, role);
+        mesos::v1::Offer offer = make_offer(framework_id, fw, agent, role, allocated);
+        OutstandingOffer outstanding{offer, framework_id, agent.id.value(), role, allocated, now};
+        offers_.emplace(offer.id().value(), std::move(outstanding));
+        agent.offered += candidate;
+        framework_allocated_[framework_id] += candidate;
+        available -= candidate;
+        result[framework_id].push_back(std::move(offer));
+        if (available.empty()) break;
+      }
+      if (available.empty()) break;
+    }
+  }
+  return result;
+}
+
+std::vector<OutstandingOffer> Allocator::expire(TimePoint now) {
+  for (auto it = filters_.begin(); it != filters_.end();) {
+    std::erase_if(it->second, [now](const DeclineFilter& filter) { return filter.expires <= now; });
+    it = it->second.empty() ? filters_.erase(it) : std::next(it);
+  }
+  if (!options_.offer_timeout) return {};
+  const Duration timeout = *options_.offer_timeout;
+  return remove_offers_if(
+      [&](const OutstandingOffer& offer) { return offer.created + timeout <= now; });
+}
+
+std::optional<TimePoint> Allocator::next_deadline() const {
+  std::optional<TimePoint> deadline;
+  for (const auto& [key, filters] : filters_) {
+    for (const auto& filter : filters)
+      deadline = earliest(deadline, filter.expires);
+  }
+  if (options_.offer_timeout) {
+    for (const auto& [id, offer] : offers_) {
+      deadline = earliest(deadline, offer.created + *options_.offer_timeout);
+    }
+  }
+  return deadline;
+}
+
+std::size_t Allocator::filter_count() const {
+  std::size_t count = 0;
+  for (const auto& [key, filters] : filters_)
+    count += filters.size();
+  return count;
+}
+
+}  // namespace heatblast::local_master

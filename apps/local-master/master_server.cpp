@@ -1,0 +1,518 @@
+#include "master_server.hpp"
+
+#include <charconv>
+#include <map>
+
+#include <fmt/format.h>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/system_timer.hpp>
+
+#include "heatblast/codec.hpp"
+#include "heatblast/recordio.hpp"
+
+namespace heatblast::local_master {
+namespace {
+
+using mesos::v1::scheduler::Call;
+using mesos::v1::scheduler::Event;
+
+TimePoint now() {
+  return std::chrono::system_clock::now();
+}
+
+bool is_scheduler_path(std::string_view path) {
+  return path == "/api/v1/scheduler" || path == "/master/api/v1/scheduler";
+}
+
+// Mesos picks JSON when both types are acceptable (no Accept, */*, application/*, or a list
+// naming both), and protobuf only when it alone is acceptable. q=0 excludes a type.
+std::optional<ContentType> negotiate(std::optional<std::string_view> accept) {
+  if (!accept || accept->empty()) return ContentType::json;
+  bool json = false;
+  bool protobuf = false;
+  std::string_view rest = *accept;
+  while (!rest.empty()) {
+    const auto comma = rest.find(',');
+    std::string_view item = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    std::string_view type = item.substr(0, item.find(';'));
+    while (!type.empty() && type.front() == ' ')
+      type.remove_prefix(1);
+    while (!type.empty() && type.back() == ' ')
+      type.remove_suffix(1);
+    const bool refused =
+        item.find("q=0") != std::string_view::npos && item.find("q=0.") == std::string_view::npos;
+    if (refused) continue;
+    if (type == "*/*" || type == "application/*") json = protobuf = true;
+    if (type == "application/json") json = true;
+    if (type == "application/x-protobuf") protobuf = true;
+  }
+  if (json) return ContentType::json;
+  if (protobuf) return ContentType::protobuf;
+  return std::nullopt;
+}
+
+http::Headers text_headers() {
+  return {{"Content-Type", "text/plain; charset=utf-8"}};
+}
+
+// One subscriber stream: events queue here until the HTTP stream exists (the Master sends
+// SUBSCRIBED from inside handle_subscribe), then go straight to the connection.
+struct StreamState {
+  ContentType type = ContentType::json;
+  std::string stream_id;
+  http::StreamWriter writer;
+  bool attached = false;
+  bool close_requested = false;
+  std::string pending;
+  const Faults* faults = nullptr;
+
+  void write(std::string_view bytes) {
+    if (attached) {
+      writer.write(bytes);
+    } else {
+      pending.append(bytes);
+    }
+  }
+  void attach(http::StreamWriter w) {
+    writer = std::move(w);
+    attached = true;
+    if (!pending.empty()) writer.write(pending);
+    pending.clear();
+    if (close_requested) writer.close();
+  }
+};
+
+class HttpSink final : public SubscriberSink {
+ public:
+  explicit HttpSink(std::shared_ptr<StreamState> state) : state_(std::move(state)) {}
+  void send(const Event& event) override {
+    if (state_->faults->stall_streams) return;
+    record_.clear();
+    MessageCodec(state_->type).encode(event, record_);
+    framed_.clear();
+    recordio_append(framed_, record_);
+    state_->write(framed_);
+  }
+  void close() override {
+    state_->close_requested = true;
+    if (state_->attached) state_->writer.close();
+  }
+
+ private:
+  std::shared_ptr<StreamState> state_;
+  std::string record_;
+  std::string framed_;
+};
+
+}  // namespace
+
+class MasterServer::Impl {
+ public:
+  Impl(boost::asio::any_io_executor executor, MasterServerOptions options, TaskRunner& runner)
+      : executor_(executor),
+        options_(std::move(options)),
+        master_(options_.master, runner),
+        timer_(executor),
+        reap_timer_(executor),
+        signals_(executor) {}
+
+  Result<void> start() {
+    if (auto started = master_.start(now()); !started) return started;
+    const int replicas = std::max(1, options_.replicas);
+    for (int i = 0; i < replicas; ++i) {
+      http::ServerOptions server_options;
+      server_options.address = options_.address;
+      // Ephemeral ports for tests: replica 0 picks one, the others follow it when they can.
+      server_options.port = options_.port == 0
+                                ? (i == 0 ? 0 : static_cast<std::uint16_t>(servers_[0]->port() + i))
+                                : static_cast<std::uint16_t>(options_.port + i);
+      server_options.max_body_size = 16 << 20;
+      server_options.idle_timeout = std::chrono::minutes(10);
+      auto server = std::make_unique<http::Server>(
+          executor_, server_options,
+          [this, i](const http::ServerRequest& request, http::Responder responder) {
+            on_request(i, request, std::move(responder));
+          });
+      if (auto bound = server->start(); !bound) {
+        stop();
+        return tl::unexpected(
+            Error(bound.error().code,
+                  fmt::format("replica {} cannot listen on {}:{}: {}", i, options_.address,
+                              server_options.port, bound.error().what())));
+      }
+      servers_.push_back(std::move(server));
+      running_.push_back(true);
+    }
+    if (options_.reap) {
+      signals_.add(SIGCHLD);
+      wait_for_children();
+      arm_reap_timer();
+    }
+    pump();
+    return {};
+  }
+
+  void stop() {
+    stopped_ = true;
+    timer_.cancel();
+    reap_timer_.cancel();
+    boost::system::error_code ignored;
+    signals_.cancel(ignored);
+    for (auto& server : servers_)
+      server->stop();
+    streams_.clear();
+  }
+
+  std::vector<std::uint16_t> ports() const {
+    std::vector<std::uint16_t> out;
+    for (const auto& server : servers_)
+      out.push_back(server->port());
+    return out;
+  }
+
+  std::string leader_address() const {
+    return fmt::format("{}:{}", options_.address, servers_.at(leader_)->port());
+  }
+
+  Result<void> move_leader(int index) {
+    if (index < 0 || index >= static_cast<int>(servers_.size())) {
+      return fail(errc::invalid_argument, fmt::format("no replica {}", index));
+    }
+    if (!running_[index])
+      return fail(errc::invalid_argument, fmt::format("replica {} is stopped", index));
+    if (index == leader_) return {};
+    log(fmt::format("leadership moves from replica {} to replica {}", leader_, index));
+    drop_subscribers();
+    leader_ = index;
+    return {};
+  }
+
+  Result<void> stop_replica(int index) {
+    if (index < 0 || index >= static_cast<int>(servers_.size())) {
+      return fail(errc::invalid_argument, fmt::format("no replica {}", index));
+    }
+    if (index == leader_) drop_subscribers();
+    servers_[index]->stop();
+    running_[index] = false;
+    return {};
+  }
+
+  void close_streams(bool mid_record) {
+    auto streams = streams_;
+    for (auto& [id, state] : streams) {
+      if (!state->attached) continue;
+      if (mid_record) {
+        state->writer.write("120\n{\"type\":\"OFF");
+        state->writer.abort();
+      } else {
+        state->writer.close();
+      }
+      master_.on_subscriber_closed(id, now());
+      streams_.erase(id);
+    }
+    pump();
+  }
+
+  void send_bad_record() {
+    // Not an event in either content type: JSON cannot start with 0xff and protobuf cannot
+    // read a tag from it.
+    for (auto& [id, state] : streams_)
+      state->write("3\n\xff\xff\xff");
+  }
+
+  Result<void> apply_fault(std::string_view name, std::string_view value) {
+    auto number = [&](double& out) {
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), out);
+      return ec == std::errc() && end == value.data() + value.size() && out >= 0;
+    };
+    double n = 0;
+    if (name == "stall" && (value == "1" || value == "0")) {
+      faults_.stall_streams = value == "1";
+    } else if (name == "unavailable" && number(n)) {
+      faults_.unavailable_until = std::chrono::steady_clock::now() +
+                                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                      std::chrono::duration<double>(n));
+    } else if (name == "delay" && number(n)) {
+      faults_.delay = std::chrono::milliseconds(static_cast<std::int64_t>(n));
+    } else if (name == "close" && (value == "clean" || value == "mid-record")) {
+      close_streams(value == "mid-record");
+    } else if (name == "bad-record") {
+      send_bad_record();
+    } else if (name == "leader" && number(n)) {
+      return move_leader(static_cast<int>(n));
+    } else if (name == "stop-replica" && number(n)) {
+      return stop_replica(static_cast<int>(n));
+    } else {
+      return fail(errc::invalid_argument,
+                  fmt::format("unknown fault '{}={}' (stall=1|0, unavailable=SECONDS, "
+                              "delay=MILLISECONDS, close=clean|mid-record, bad-record=1, "
+                              "leader=N, stop-replica=N)",
+                              name, value));
+    }
+    log(fmt::format("fault '{}={}' applied", name, value));
+    return {};
+  }
+
+  Master& master() { return master_; }
+  Faults& faults() { return faults_; }
+  int leader() const { return leader_; }
+
+ private:
+  void log(std::string_view message) const {
+    if (options_.master.log) options_.master.log(message);
+  }
+
+  // The old leader's connections end, as when a master process dies.
+  void drop_subscribers() {
+    auto streams = std::move(streams_);
+    streams_.clear();
+    for (auto& [id, state] : streams) {
+      if (state->attached) state->writer.abort();
+      master_.on_subscriber_closed(id, now());
+    }
+    pump();
+  }
+
+  // Runs what is due in the core and sleeps until its next deadline.
+  void pump() {
+    if (stopped_) return;
+    master_.advance(now());
+    auto next = master_.next_deadline();
+    timer_.cancel();
+    if (!next) return;
+    timer_.expires_at(*next);
+    timer_.async_wait([this](boost::system::error_code ec) {
+      if (!ec) pump();
+    });
+  }
+
+  void wait_for_children() {
+    signals_.async_wait([this](boost::system::error_code ec, int) {
+      if (ec || stopped_) return;
+      options_.reap();
+      pump();
+      wait_for_children();
+    });
+  }
+
+  void arm_reap_timer() {
+    reap_timer_.expires_after(options_.reap_interval);
+    reap_timer_.async_wait([this](boost::system::error_code ec) {
+      if (ec || stopped_) return;
+      options_.reap();
+      pump();
+      arm_reap_timer();
+    });
+  }
+
+  void on_request(int replica, const http::ServerRequest& request, http::Responder responder) {
+    if (request.path == "/health") {
+      responder.respond(200, text_headers(), "OK\n");
+      return;
+    }
+    if (request.path == "/state" || request.path == "/master/state" ||
+        request.path == "/state.json") {
+      std::string body = master_.state_json();
+      responder.respond(200, {{"Content-Type", "application/json"}}, std::move(body));
+      return;
+    }
+    if (request.path == "/admin/fault") {
+      on_admin(request, std::move(responder));
+      return;
+    }
+    if (replica != leader_) {
+      if (!running_[leader_]) {
+        responder.respond(503, text_headers(), "No leader elected");
+        return;
+      }
+      // Mesos's redirect: protocol-relative, the path kept.
+      std::string path = request.path == "/redirect" || request.path == "/master/redirect"
+                             ? std::string()
+                             : request.path;
+      responder.respond(307, {{"Location", fmt::format("//{}{}", leader_address(), path)}});
+      return;
+    }
+    if (request.path == "/redirect" || request.path == "/master/redirect") {
+      responder.respond(307, {{"Location", fmt::format("//{}", leader_address())}});
+      return;
+    }
+    if (!is_scheduler_path(request.path)) {
+      responder.respond(404, text_headers(), "Not found");
+      return;
+    }
+    if (faults_.unavailable_until &&
+        std::chrono::steady_clock::now() < *faults_.unavailable_until) {
+      responder.respond(503, text_headers(), "Master has not finished recovery");
+      return;
+    }
+    if (faults_.delay.count() > 0) {
+      auto timer = std::make_shared<boost::asio::steady_timer>(executor_, faults_.delay);
+      auto held = std::make_shared<http::Responder>(std::move(responder));
+      timer->async_wait([this, timer, held, request](boost::system::error_code ec) {
+        if (!ec && !stopped_) on_scheduler_request(request, std::move(*held));
+      });
+      return;
+    }
+    on_scheduler_request(request, std::move(responder));
+  }
+
+  void on_scheduler_request(const http::ServerRequest& request, http::Responder responder) {
+    if (request.method != "POST") {
+      responder.respond(405, {{"Allow", "POST"}});
+      return;
+    }
+    auto content_type = request.header("Content-Type");
+    if (!content_type) {
+      responder.respond(400, text_headers(), "Expecting 'Content-Type' to be present");
+      return;
+    }
+    // Mesos compares the whole header: a charset parameter is refused.
+    std::optional<ContentType> request_type;
+    if (*content_type == media_type(ContentType::json)) request_type = ContentType::json;
+    if (*content_type == media_type(ContentType::protobuf)) request_type = ContentType::protobuf;
+    if (!request_type) {
+      responder.respond(
+          415, text_headers(),
+          fmt::format("Expecting 'Content-Type' of {} or {}", media_type(ContentType::json),
+                      media_type(ContentType::protobuf)));
+      return;
+    }
+    Call call;
+    if (auto decoded = MessageCodec(*request_type).decode(request.body, call); !decoded) {
+      responder.respond(400, text_headers(),
+                        fmt::format("Failed to convert {} into Call protobuf: {}",
+                                    to_string(*request_type), decoded.error().what()));
+      return;
+    }
+    const auto stream_id_header = request.header("Mesos-Stream-Id");
+    if (call.type() == Call::SUBSCRIBE) {
+      auto accepted = negotiate(request.header("Accept"));
+      if (!accepted) {
+        responder.respond(
+            406, text_headers(),
+            fmt::format("Expecting 'Accept' to allow {} or {}", media_type(ContentType::json),
+                        media_type(ContentType::protobuf)));
+        return;
+      }
+      subscribe(call, *accepted, stream_id_header, std::move(responder));
+    } else {
+      HttpAnswer answer = master_.handle_call(call, stream_id_header, now());
+      responder.respond(answer.status, answer.body.empty() ? http::Headers{} : text_headers(),
+                        std::move(answer.body));
+    }
+    pump();
+  }
+
+  void subscribe(const Call& call, ContentType type, std::optional<std::string_view> stream_header,
+                 http::Responder responder) {
+    auto state = std::make_shared<StreamState>();
+    state->type = type;
+    state->faults = &faults_;
+    HttpAnswer answer =
+        master_.handle_subscribe(call, std::make_unique<HttpSink>(state), stream_header, now());
+    if (!answer.streaming) {
+      responder.respond(answer.status, answer.body.empty() ? http::Headers{} : text_headers(),
+                        std::move(answer.body));
+      return;
+    }
+    http::Headers headers = {{"Content-Type", std::string(media_type(type))}};
+    if (answer.stream_id) headers.emplace_back("Mesos-Stream-Id", *answer.stream_id);
+    http::StreamWriter writer = responder.start_stream(200, std::move(headers));
+    const std::string stream_id = answer.stream_id.value_or("");
+    state->stream_id = stream_id;
+    if (!state->close_requested) streams_[stream_id] = state;
+    writer.on_close([this, stream_id](Result<void>) {
+      if (stopped_) return;
+      streams_.erase(stream_id);
+      master_.on_subscriber_closed(stream_id, now());
+      pump();
+    });
+    state->attach(std::move(writer));
+  }
+
+  void on_admin(const http::ServerRequest& request, http::Responder responder) {
+    if (request.method != "POST") {
+      responder.respond(405, {{"Allow", "POST"}});
+      return;
+    }
+    std::string_view body = request.body;
+    std::string problems;
+    while (!body.empty()) {
+      const auto newline = body.find_first_of("\n&");
+      std::string_view line = body.substr(0, newline);
+      body = newline == std::string_view::npos ? std::string_view{} : body.substr(newline + 1);
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
+        line.remove_suffix(1);
+      if (line.empty()) continue;
+      const auto eq = line.find('=');
+      auto applied =
+          apply_fault(line.substr(0, eq), eq == std::string_view::npos ? "1" : line.substr(eq + 1));
+      if (!applied) problems += applied.error().what() + "\n";
+    }
+    if (!problems.empty()) {
+      responder.respond(400, text_headers(), problems);
+      return;
+    }
+    responder.respond(200, text_headers(), "OK\n");
+  }
+
+  boost::asio::any_io_executor executor_;
+  MasterServerOptions options_;
+  Master master_;
+  std::vector<std::unique_ptr<http::Server>> servers_;
+  std::vector<bool> running_;
+  int leader_ = 0;
+  Faults faults_;
+  std::map<std::string, std::shared_ptr<StreamState>> streams_;
+  boost::asio::system_timer timer_;
+  boost::asio::steady_timer reap_timer_;
+  boost::asio::signal_set signals_;
+  bool stopped_ = false;
+};
+
+MasterServer::MasterServer(boost::asio::any_io_executor executor, MasterServerOptions options,
+                           TaskRunner& runner)
+    : impl_(std::make_unique<Impl>(std::move(executor), std::move(options), runner)) {}
+MasterServer::~MasterServer() {
+  impl_->stop();
+}
+Result<void> MasterServer::start() {
+  return impl_->start();
+}
+void MasterServer::stop() {
+  impl_->stop();
+}
+std::vector<std::uint16_t> MasterServer::ports() const {
+  return impl_->ports();
+}
+int MasterServer::leader() const noexcept {
+  return impl_->leader();
+}
+std::string MasterServer::leader_address() const {
+  return impl_->leader_address();
+}
+Result<void> MasterServer::move_leader(int index) {
+  return impl_->move_leader(index);
+}
+Result<void> MasterServer::stop_replica(int index) {
+  return impl_->stop_replica(index);
+}
+void MasterServer::close_streams(bool mid_record) {
+  impl_->close_streams(mid_record);
+}
+void MasterServer::send_bad_record() {
+  impl_->send_bad_record();
+}
+Faults& MasterServer::faults() noexcept {
+  return impl_->faults();
+}
+Result<void> MasterServer::apply_fault(std::string_view name, std::string_view value) {
+  return impl_->apply_fault(name, value);
+}
+Master& MasterServer::master() noexcept {
+  return impl_->master();
+}
+
+}  // namespace heatblast::local_master

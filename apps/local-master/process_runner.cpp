@@ -1,0 +1,598 @@
+#include "process_runner.hpp"
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <utility>
+
+#include <fmt/format.h>
+
+extern char** environ;
+
+namespace heatblast::local_master {
+namespace {
+
+constexpr const char* kDockerSandbox = "/mnt/mesos/sandbox";
+
+std::string errno_text(int error) {
+  return std::strerror(error);
+}
+
+// The value of `name` in a "NAME=value" list, or nullopt.
+std::optional<std::string> env_value(const std::vector<std::string>& environment,
+                                     std::string_view name) {
+  for (const auto& entry : environment) {
+    if (entry.size() > name.size() && entry.compare(0, name.size(), name) == 0 &&
+        entry[name.size()] == '=') {
+      return entry.substr(name.size() + 1);
+    }
+  }
+  return std::nullopt;
+}
+
+bool is_executable_file(const std::string& path) {
+  struct stat info {};
+  return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode) &&
+         ::access(path.c_str(), X_OK) == 0;
+}
+
+// `name` looked up on `path_list` (a PATH value) as execvp would; `name` itself when it holds a
+// '/' or is not found (execve then reports the error).
+std::string find_on_path(const std::string& name, const std::string& path_list) {
+  if (name.find('/') != std::string::npos) return name;
+  std::size_t start = 0;
+  while (start <= path_list.size()) {
+    std::size_t end = path_list.find(':', start);
+    if (end == std::string::npos) end = path_list.size();
+    std::string dir = path_list.substr(start, end - start);
+    if (dir.empty()) dir = ".";
+    std::string candidate = dir + "/" + name;
+    if (is_executable_file(candidate)) return candidate;
+    start = end + 1;
+  }
+  return name;
+}
+
+std::string master_path_variable() {
+  const char* path = std::getenv("PATH");
+  return path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
+}
+
+// An ordered NAME -> value map that keeps the first position of each name.
+class Environment {
+ public:
+  void set(const std::string& name, const std::string& value) {
+    auto [it, inserted] = index_.emplace(name, entries_.size());
+    if (inserted) {
+      entries_.emplace_back(name, value);
+    } else {
+      entries_[it->second].second = value;
+    }
+  }
+  std::vector<std::string> to_list() const {
+    std::vector<std::string> list;
+    list.reserve(entries_.size());
+    for (const auto& [name, value] : entries_)
+      list.push_back(name + "=" + value);
+    return list;
+  }
+  const std::vector<std::pair<std::string, std::string>>& entries() const { return entries_; }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> entries_;
+  std::map<std::string, std::size_t> index_;
+};
+
+// The variables of CommandInfo.environment. Secrets are resolved only when they carry their
+// value inline (Secret.Value); references need a secret resolver local-master does not have.
+Result<Environment> task_environment(const mesos::v1::CommandInfo& command) {
+  Environment environment;
+  for (const auto& variable : command.environment().variables()) {
+    using Variable = mesos::v1::Environment::Variable;
+    if (variable.type() == Variable::SECRET) {
+      if (variable.secret().has_value()) {
+        environment.set(variable.name(), variable.secret().value().data());
+        continue;
+      }
+      return fail(errc::invalid_argument,
+                  fmt::format("environment variable '{}' uses a secret reference, which "
+                              "local-master cannot resolve",
+                              variable.name()));
+    }
+    environment.set(variable.name(), variable.value());
+  }
+  return environment;
+}
+
+void add_mesos_variables(Environment& environment, const LaunchSpec& spec,
+                         const std::string& sandbox) {
+  environment.set("MESOS_SANDBOX", sandbox);
+  environment.set("MESOS_DIRECTORY", sandbox);
+  environment.set("MESOS_TASK_ID", spec.task.task_id().value());
+  environment.set("MESOS_FRAMEWORK_ID", spec.framework_id.value());
+  environment.set("MESOS_EXECUTOR_ID", spec.executor_id.value());
+  environment.set("MESOS_AGENT_ID", spec.agent_id.value());
+  environment.set("MESOS_SLAVE_ID", spec.agent_id.value());
+  environment.set("MESOS_CONTAINER_ID", spec.container_id);
+}
+
+std::string docker_network(const mesos::v1::ContainerInfo& container) {
+  using DockerInfo = mesos::v1::ContainerInfo::DockerInfo;
+  switch (container.docker().network()) {
+    case DockerInfo::BRIDGE:
+      return "bridge";
+    case DockerInfo::NONE:
+      return "none";
+    case DockerInfo::USER:
+      for (const auto& network : container.network_infos()) {
+        if (network.has_name()) return network.name();
+      }
+      return "bridge";
+    case DockerInfo::HOST:
+      break;
+  }
+  return "host";
+}
+
+Result<CommandLine> docker_command_line(const LaunchSpec& spec, const std::string& docker_path,
+                                        Environment task_env) {
+  const auto& container = spec.task.container();
+  if (!container.has_docker() || container.docker().image().empty()) {
+    return fail(errc::invalid_argument, "a DOCKER ContainerInfo needs 'docker.image'");
+  }
+  const auto& command = spec.task.command();
+  const auto& docker = container.docker();
+  CommandLine line;
+  line.path = docker_path;
+  auto& argv = line.argv;
+  argv = {docker_path, "run", "--rm", "--name", "mesos-" + spec.container_id};
+  argv.insert(argv.end(), {"--network", docker_network(container)});
+  argv.insert(argv.end(), {"-v", spec.sandbox + ":" + kDockerSandbox, "-w", kDockerSandbox});
+  for (const auto& volume : container.volumes()) {
+    if (!volume.has_host_path()) continue;
+    const char* mode = volume.mode() == mesos::v1::Volume::RO ? "ro" : "rw";
+    argv.insert(argv.end(),
+                {"-v", fmt::format("{}:{}:{}", volume.host_path(), volume.container_path(), mode)});
+  }
+  Environment container_env;
+  Environment mesos_env;
+  add_mesos_variables(mesos_env, spec, kDockerSandbox);
+  for (const auto& [name, value] : mesos_env.entries())
+    container_env.set(name, value);
+  for (const auto& [name, value] : task_env.entries())
+    container_env.set(name, value);
+  for (const auto& entry : container_env.to_list())
+    argv.insert(argv.end(), {"-e", entry});
+  for (const auto& mapping : docker.port_mappings()) {
+    std::string spec_text = fmt::format("{}:{}", mapping.host_port(), mapping.container_port());
+    if (mapping.has_protocol()) spec_text += "/" + mapping.protocol();
+    argv.insert(argv.end(), {"-p", spec_text});
+  }
+  if (docker.privileged()) argv.emplace_back("--privileged");
+  if (docker.force_pull_image()) argv.insert(argv.end(), {"--pull", "always"});
+  for (const auto& parameter : docker.parameters()) {
+    argv.push_back(fmt::format("--{}={}", parameter.key(), parameter.value()));
+  }
+  if (command.shell()) {
+    if (!command.has_value()) {
+      return fail(errc::invalid_argument, "a shell command needs 'command.value'");
+    }
+    argv.insert(argv.end(), {"--entrypoint", "/bin/sh", docker.image(), "-c", command.value()});
+  } else {
+    argv.push_back(docker.image());
+    if (command.has_value()) argv.push_back(command.value());
+    for (const auto& argument : command.arguments())
+      argv.push_back(argument);
+  }
+  // The docker CLI itself runs with local-master's environment (its config, DOCKER_HOST).
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    line.environment.emplace_back(*entry);
+  }
+  return line;
+}
+
+// What the supervisor and the command need, prepared before fork() so that the children only
+// make async-signal-safe calls.
+struct ChildPlan {
+  const char* path = nullptr;
+  std::vector<char*> argv;
+  std::vector<char*> envp;
+  const char* cwd = nullptr;
+  const char* status_path = nullptr;
+  const char* status_tmp_path = nullptr;
+  int stdin_fd = -1;
+  int stdout_fd = -1;
+  int stderr_fd = -1;
+  int report_fd = -1;  // write end of the exec-error pipe
+  int max_fd = 1024;
+};
+
+// What a failed child writes into the exec-error pipe.
+struct ExecFailure {
+  int stage = 0;  // 1: chdir, 2: fork, 3: execve
+  int error = 0;
+};
+
+void report_failure(int fd, int stage, int error) {
+  const ExecFailure failure{stage, error};
+  [[maybe_unused]] ssize_t ignored = ::write(fd, &failure, sizeof failure);
+}
+
+void set_disposition(int signal_number, void (*handler)(int)) {
+  struct sigaction action {};
+  action.sa_handler = handler;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(signal_number, &action, nullptr);
+}
+
+void close_from(int first, int max_fd) {
+  if (::close_range(static_cast<unsigned>(first), ~0U, 0) == 0) return;
+  for (int fd = first; fd < max_fd; ++fd)
+    ::close(fd);
+}
+
+// Writes `value` in decimal; async-signal-safe (no allocation, no stdio).
+void write_decimal(int fd, int value) {
+  char buffer[16];
+  int length = 0;
+  unsigned magnitude = value < 0 ? 0U - static_cast<unsigned>(value) : static_cast<unsigned>(value);
+  do {
+    buffer[length++] = static_cast<char>('0' + magnitude % 10);
+    magnitude /= 10;
+  } while (magnitude != 0 && length < 15);
+  if (value < 0) buffer[length++] = '-';
+  char text[16];
+  for (int i = 0; i < length; ++i)
+    text[i] = buffer[length - 1 - i];
+  [[maybe_unused]] ssize_t ignored = ::write(fd, text, static_cast<std::size_t>(length));
+}
+
+[[noreturn]] void run_command(const ChildPlan& plan) {
+  for (int signal_number : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD}) {
+    set_disposition(signal_number, SIG_DFL);
+  }
+  ::dup2(plan.stdin_fd, 0);
+  ::dup2(plan.stdout_fd, 1);
+  ::dup2(plan.stderr_fd, 2);
+  int report_fd = plan.report_fd;
+  if (report_fd != 3) {
+    ::dup2(report_fd, 3);
+    report_fd = 3;
+  }
+  ::fcntl(report_fd, F_SETFD, FD_CLOEXEC);
+  close_from(4, plan.max_fd);
+  ::execve(plan.path, plan.argv.data(), plan.envp.data());
+  report_failure(report_fd, 3, errno);
+  ::_exit(127);
+}
+
+[[noreturn]] void run_supervisor(const ChildPlan& plan) {
+  ::setsid();
+  for (int signal_number : {SIGTERM, SIGINT, SIGHUP, SIGPIPE}) {
+    set_disposition(signal_number, SIG_IGN);
+  }
+  set_disposition(SIGCHLD, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  if (::chdir(plan.cwd) != 0) {
+    report_failure(plan.report_fd, 1, errno);
+    ::_exit(127);
+  }
+  const pid_t command = ::fork();
+  if (command < 0) {
+    report_failure(plan.report_fd, 2, errno);
+    ::_exit(127);
+  }
+  if (command == 0) run_command(plan);
+  close_from(0, plan.max_fd);
+  int status = 0;
+  while (::waitpid(command, &status, 0) < 0) {
+    if (errno != EINTR) ::_exit(127);
+  }
+  const int fd = ::open(plan.status_tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd >= 0) {
+    write_decimal(fd, status);
+    ::close(fd);
+    ::rename(plan.status_tmp_path, plan.status_path);
+  }
+  ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
+// Moves `fd` to a number >= 3 (so that dup2 onto 0..2 cannot clobber it), close-on-exec.
+int lift_fd(int fd) {
+  if (fd < 0 || fd >= 3) return fd;
+  const int lifted = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  ::close(fd);
+  return lifted;
+}
+
+class FdCloser {
+ public:
+  explicit FdCloser(std::initializer_list<int*> fds) : fds_(fds) {}
+  ~FdCloser() {
+    for (int* fd : fds_) {
+      if (*fd >= 0) ::close(*fd);
+    }
+  }
+  FdCloser(const FdCloser&) = delete;
+  FdCloser& operator=(const FdCloser&) = delete;
+
+ private:
+  std::vector<int*> fds_;
+};
+
+Termination termination_of(int wait_status) {
+  if (WIFEXITED(wait_status)) return Termination::exited(WEXITSTATUS(wait_status));
+  if (WIFSIGNALED(wait_status)) return Termination::signaled(WTERMSIG(wait_status));
+  return Termination::unknown();
+}
+
+bool process_alive_in_group(int pid, int pgid) {
+  if (::kill(pid, 0) != 0 && errno != EPERM) return false;
+  return ::getpgid(pid) == pgid;
+}
+
+}  // namespace
+
+Result<CommandLine> build_command_line(const LaunchSpec& spec, const std::string& docker_path) {
+  const auto& command = spec.task.command();
+  auto task_env = task_environment(command);
+  if (!task_env) return tl::unexpected(task_env.error());
+
+  if (spec.task.has_container() &&
+      spec.task.container().type() == mesos::v1::ContainerInfo::DOCKER) {
+    return docker_command_line(spec, docker_path, std::move(*task_env));
+  }
+
+  Environment environment;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    std::string_view text(*entry);
+    const auto equals = text.find('=');
+    if (equals == std::string_view::npos) continue;
+    environment.set(std::string(text.substr(0, equals)), std::string(text.substr(equals + 1)));
+  }
+  add_mesos_variables(environment, spec, spec.sandbox);
+  for (const auto& [name, value] : task_env->entries())
+    environment.set(name, value);
+
+  CommandLine line;
+  line.environment = environment.to_list();
+  if (!command.has_value()) {
+    return fail(errc::invalid_argument,
+                command.shell() ? "a shell command needs 'command.value'"
+                                : "a command with shell=false needs 'command.value' (the "
+                                  "executable)");
+  }
+  if (command.shell()) {
+    line.path = "/bin/sh";
+    line.argv = {"sh", "-c", command.value()};
+  } else {
+    const std::string path_list =
+        env_value(line.environment, "PATH").value_or(master_path_variable());
+    line.path = find_on_path(command.value(), path_list);
+    if (command.arguments().empty()) {
+      line.argv = {command.value()};
+    } else {
+      line.argv.assign(command.arguments().begin(), command.arguments().end());
+    }
+  }
+  return line;
+}
+
+ProcessRunner::ProcessRunner(ProcessRunnerOptions options) : options_(std::move(options)) {}
+
+bool ProcessRunner::docker_available() const {
+  if (options_.docker.empty()) return false;
+  return is_executable_file(find_on_path(options_.docker, master_path_variable()));
+}
+
+std::string ProcessRunner::container_meta_dir(const std::string& container_id) const {
+  return options_.meta_dir + "/" + container_id;
+}
+
+void ProcessRunner::queue_launch_failed(const std::string& container_id, std::string message) {
+  RunnerEvent event;
+  event.kind = RunnerEvent::Kind::launch_failed;
+  event.container_id = container_id;
+  event.message = std::move(message);
+  queued_.push_back(std::move(event));
+}
+
+void ProcessRunner::launch(const LaunchSpec& spec, TimePoint) {
+  const std::string docker_path = options_.docker.empty()
+                                      ? std::string()
+                                      : find_on_path(options_.docker, master_path_variable());
+  auto line = build_command_line(spec, docker_path);
+  if (!line) {
+    queue_launch_failed(spec.container_id, line.error().message);
+    return;
+  }
+
+  std::error_code ec;
+  std::filesystem::create_directories(spec.sandbox, ec);
+  if (ec) {
+    queue_launch_failed(spec.container_id, fmt::format("Failed to create sandbox '{}': {}",
+                                                       spec.sandbox, ec.message()));
+    return;
+  }
+  const std::string meta_dir = container_meta_dir(spec.container_id);
+  std::filesystem::create_directories(meta_dir, ec);
+  if (ec) {
+    queue_launch_failed(spec.container_id,
+                        fmt::format("Failed to create '{}': {}", meta_dir, ec.message()));
+    return;
+  }
+  const std::string status_path = meta_dir + "/status";
+  const std::string status_tmp_path = meta_dir + "/status.tmp";
+  std::filesystem::remove(status_path, ec);
+
+  int stdin_fd = lift_fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  int stdout_fd = lift_fd(
+      ::open((spec.sandbox + "/stdout").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  int stderr_fd = lift_fd(
+      ::open((spec.sandbox + "/stderr").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  int pipe_fds[2] = {-1, -1};
+  FdCloser closer({&stdin_fd, &stdout_fd, &stderr_fd, &pipe_fds[0], &pipe_fds[1]});
+  if (stdin_fd < 0 || stdout_fd < 0 || stderr_fd < 0) {
+    queue_launch_failed(spec.container_id,
+                        fmt::format("Failed to open the task's stdio files in '{}': {}",
+                                    spec.sandbox, errno_text(errno)));
+    return;
+  }
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    queue_launch_failed(spec.container_id, fmt::format("pipe2: {}", errno_text(errno)));
+    return;
+  }
+  pipe_fds[0] = lift_fd(pipe_fds[0]);
+  pipe_fds[1] = lift_fd(pipe_fds[1]);
+
+  ChildPlan plan;
+  plan.path = line->path.c_str();
+  for (auto& arg : line->argv)
+    plan.argv.push_back(arg.data());
+  plan.argv.push_back(nullptr);
+  for (auto& entry : line->environment)
+    plan.envp.push_back(entry.data());
+  plan.envp.push_back(nullptr);
+  plan.cwd = spec.sandbox.c_str();
+  plan.status_path = status_path.c_str();
+  plan.status_tmp_path = status_tmp_path.c_str();
+  plan.stdin_fd = stdin_fd;
+  plan.stdout_fd = stdout_fd;
+  plan.stderr_fd = stderr_fd;
+  plan.report_fd = pipe_fds[1];
+  struct rlimit limit {};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    plan.max_fd = static_cast<int>(std::min<rlim_t>(limit.rlim_cur, 65536));
+  }
+
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    queue_launch_failed(spec.container_id, fmt::format("fork: {}", errno_text(errno)));
+    return;
+  }
+  if (pid == 0) run_supervisor(plan);
+
+  ::close(pipe_fds[1]);
+  pipe_fds[1] = -1;
+  ExecFailure failure;
+  std::size_t received = 0;
+  while (received < sizeof failure) {
+    const ssize_t n = ::read(pipe_fds[0], reinterpret_cast<char*>(&failure) + received,
+                             sizeof failure - received);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    received += static_cast<std::size_t>(n);
+  }
+  if (received == sizeof failure) {
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    const char* what = failure.stage == 1   ? "Failed to enter the sandbox"
+                       : failure.stage == 2 ? "Failed to fork the task"
+                                            : "Failed to execute";
+    queue_launch_failed(
+        spec.container_id,
+        fmt::format("{} '{}': {}", what, failure.stage == 1 ? spec.sandbox : line->path,
+                    errno_text(failure.error)));
+    return;
+  }
+
+  processes_[spec.container_id] = Watched{pid, pid, false, status_path};
+  RunnerEvent event;
+  event.kind = RunnerEvent::Kind::running;
+  event.container_id = spec.container_id;
+  event.pid = pid;
+  event.pgid = pid;
+  queued_.push_back(std::move(event));
+}
+
+void ProcessRunner::signal(std::string_view container_id, TaskSignal signal, TimePoint) {
+  auto it = processes_.find(std::string(container_id));
+  // Never kill(0) or kill(-1): those would hit local-master's own group or every process.
+  if (it == processes_.end() || it->second.pgid <= 1) return;
+  ::kill(-it->second.pgid, signal == TaskSignal::kill ? SIGKILL : SIGTERM);
+}
+
+void ProcessRunner::adopt(const Adoption& adoption, TimePoint) {
+  if (adoption.pid <= 1 || adoption.pgid <= 1) {
+    RunnerEvent event;
+    event.kind = RunnerEvent::Kind::exited;
+    event.container_id = adoption.container_id;
+    event.termination = Termination::unknown();
+    event.message = "no process id was recorded for it";
+    queued_.push_back(std::move(event));
+    return;
+  }
+  processes_[adoption.container_id] = Watched{
+      adoption.pid, adoption.pgid, true, container_meta_dir(adoption.container_id) + "/status"};
+}
+
+Termination ProcessRunner::read_status_file(const std::string& path,
+                                            std::optional<int> supervisor_status) {
+  std::ifstream in(path);
+  int raw = 0;
+  if (in >> raw) return termination_of(raw);
+  // No record: the supervisor died too (SIGKILL to the whole group) or never got to write it.
+  if (supervisor_status) return termination_of(*supervisor_status);
+  return Termination::unknown();
+}
+
+void ProcessRunner::reap() {
+  for (auto it = processes_.begin(); it != processes_.end();) {
+    const Watched& watched = it->second;
+    int status = 0;
+    const pid_t result = ::waitpid(watched.pid, &status, WNOHANG);
+    std::optional<int> supervisor_status;
+    if (result == watched.pid) {
+      supervisor_status = status;
+    } else if (result == 0 && (!watched.adopted || ::getpgid(watched.pid) == watched.pgid)) {
+      ++it;  // our child, still running
+      continue;
+    } else if (result == 0) {
+      // Our child, but not in the recorded group: not the process that was adopted.
+    } else if (watched.adopted && process_alive_in_group(watched.pid, watched.pgid)) {
+      ++it;  // not our child (adopted), still running
+      continue;
+    }
+    RunnerEvent event;
+    event.kind = RunnerEvent::Kind::exited;
+    event.container_id = it->first;
+    event.pid = watched.pid;
+    event.pgid = watched.pgid;
+    event.termination = read_status_file(watched.status_path, supervisor_status);
+    if (event.termination.kind == Termination::Kind::unknown) {
+      event.message = fmt::format("process {} (group {}) is gone and left no exit status",
+                                  watched.pid, watched.pgid);
+    }
+    queued_.push_back(std::move(event));
+    it = processes_.erase(it);
+  }
+}
+
+std::vector<RunnerEvent> ProcessRunner::poll(TimePoint now) {
+  last_now_ = now;
+  reap();
+  std::vector<RunnerEvent> events;
+  events.swap(queued_);
+  return events;
+}
+
+std::optional<TimePoint> ProcessRunner::next_deadline() const {
+  if (!queued_.empty()) return last_now_.value_or(TimePoint{});
+  return std::nullopt;
+}
+
+}  // namespace heatblast::local_master

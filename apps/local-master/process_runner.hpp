@@ -1,0 +1,103 @@
+// ProcessRunner: runs each task as real child processes of local-master, the way the Mesos
+// command executor runs a command task, with no thread and no signal handler of its own.
+//
+// Per task, in the task's own session and process group (setsid), so that the task survives a
+// restart of local-master and can be killed as a group:
+//
+//   local-master ── supervisor (the group leader; ignores SIGTERM/SIGINT/SIGHUP)
+//                    └── the command: `/bin/sh -c <value>` (CommandInfo.shell, the default) or
+//                        <value> with <arguments> (shell=false, found on PATH), or
+//                        `docker run ...` for a DOCKER ContainerInfo
+//
+// The supervisor only waits for the command and writes its raw wait status to
+// `<meta_dir>/<container_id>/status` before exiting, so that a later local-master that adopts
+// the task after a restart still learns how it ended. stdin is /dev/null; stdout and stderr go
+// to the files `stdout` and `stderr` in the sandbox, which is also the working directory.
+//
+// The environment is local-master's own, plus the variables Mesos sets for a command task
+// (MESOS_SANDBOX, MESOS_DIRECTORY, MESOS_TASK_ID, MESOS_FRAMEWORK_ID, MESOS_EXECUTOR_ID,
+// MESOS_AGENT_ID, MESOS_SLAVE_ID, MESOS_CONTAINER_ID), plus CommandInfo.environment (VALUE
+// variables; those win over the rest).
+//
+// Exit statuses are collected by `reap()` with waitpid(WNOHANG); `poll()` calls it. The wiring
+// should run `Master::advance()` on SIGCHLD and on a periodic timer (adopted processes are not
+// our children: they are checked with kill(pid, 0) on every poll).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "heatblast/error.hpp"
+#include "task_runner.hpp"
+
+namespace heatblast::local_master {
+
+struct ProcessRunnerOptions {
+  // Directory for the runner's per-container records (the supervisor's status file). Created
+  // on demand. Must be on the same file system across restarts for adoption to learn statuses.
+  std::string meta_dir;
+  // The docker CLI: a name looked up on PATH, or a path. Empty: docker is unavailable.
+  std::string docker = "docker";
+};
+
+// The command line that a task's LaunchSpec turns into, before any process exists: argv[0] is
+// the path to execute (already looked up on PATH). Exposed for tests. Errors
+// (errc::invalid_argument) for a command with no value, or a DOCKER container without image.
+//
+// With shell=false Mesos treats `value` as the file to execute and `arguments` as the whole
+// argv, argv[0] included (execlp(value, arguments(0), arguments(1), ...)); with no arguments
+// argv is just { value }.
+struct CommandLine {
+  std::string path;  // what execve() runs
+  std::vector<std::string> argv;
+  std::vector<std::string> environment;  // "NAME=value"
+};
+Result<CommandLine> build_command_line(const LaunchSpec& spec, const std::string& docker_path);
+
+// Not thread-safe; the master's thread only. The destructor leaves running tasks alone (they
+// outlive local-master on purpose); call `signal()` first to stop them.
+class ProcessRunner final : public TaskRunner {
+ public:
+  explicit ProcessRunner(ProcessRunnerOptions options);
+
+  // True when `options.docker` names an executable file (looked up on each call).
+  bool docker_available() const override;
+  // Forks the supervisor and waits (briefly: until exec) to learn whether the command could
+  // be executed; the result is reported by the next `poll()`.
+  void launch(const LaunchSpec& spec, TimePoint now) override;
+  // kill(-pgid, SIGTERM or SIGKILL).
+  void signal(std::string_view container_id, TaskSignal signal, TimePoint now) override;
+  void adopt(const Adoption& adoption, TimePoint now) override;
+  // `reap()`, then everything queued.
+  std::vector<RunnerEvent> poll(TimePoint now) override;
+  // Now, when events are queued; otherwise nullopt (a process exit is an outside cause).
+  std::optional<TimePoint> next_deadline() const override;
+
+  // Collects ended supervisors (waitpid WNOHANG) and gone adopted processes, and queues an
+  // `exited` event for each. Cheap; safe to call often.
+  void reap();
+
+  // Processes being watched.
+  std::size_t live_tasks() const { return processes_.size(); }
+
+ private:
+  struct Watched {
+    int pid = 0;
+    int pgid = 0;
+    bool adopted = false;  // not our child: polled with kill(pid, 0)
+    std::string status_path;
+  };
+
+  std::string container_meta_dir(const std::string& container_id) const;
+  Termination read_status_file(const std::string& path, std::optional<int> supervisor_status);
+  void queue_launch_failed(const std::string& container_id, std::string message);
+
+  ProcessRunnerOptions options_;
+  std::unordered_map<std::string, Watched> processes_;
+  std::vector<RunnerEvent> queued_;
+  std::optional<TimePoint> last_now_;
+};
+
+}  // namespace heatblast::local_master

@@ -1,0 +1,194 @@
+// The allocator: offer rounds, decline filters, suppression, ACCEPT's offer validation, DRF.
+#include <catch2/catch.hpp>
+
+#include "allocator.hpp"
+
+namespace {
+
+using namespace heatblast::local_master;
+using heatblast::Resources;
+using std::chrono::seconds;
+
+Resources resources(const char* text) {
+  auto parsed = heatblast::parse_resources(text);
+  REQUIRE(parsed);
+  return *parsed;
+}
+
+mesos::v1::AgentID agent_id(const std::string& value) {
+  mesos::v1::AgentID id;
+  id.set_value(value);
+  return id;
+}
+
+google::protobuf::RepeatedPtrField<mesos::v1::OfferID> ids(
+    std::initializer_list<std::string> values) {
+  google::protobuf::RepeatedPtrField<mesos::v1::OfferID> out;
+  for (const auto& value : values)
+    out.Add()->set_value(value);
+  return out;
+}
+
+FrameworkAllocation active(std::vector<std::string> roles = {"*"}) {
+  FrameworkAllocation allocation;
+  allocation.roles = std::move(roles);
+  allocation.active = true;
+  return allocation;
+}
+
+mesos::v1::Filters refuse(double seconds) {
+  mesos::v1::Filters filters;
+  filters.set_refuse_seconds(seconds);
+  return filters;
+}
+
+const TimePoint kStart = TimePoint(std::chrono::hours(1000));
+
+}  // namespace
+
+TEST_CASE("Allocator: one offer per agent, nothing offered twice") {
+  Allocator allocator({"m", seconds(5), std::nullopt});
+  allocator.add_agent(agent_id("a1"), {"h1", resources("cpus:2;mem:256"), {}});
+  allocator.add_agent(agent_id("a2"), {"h2", resources("cpus:1;mem:128"), {}});
+  allocator.set_framework("f", active());
+  auto offers = allocator.allocate(kStart);
+  REQUIRE(offers["f"].size() == 2);
+  CHECK(offers["f"][0].id().value() == "m-O1");
+  CHECK(offers["f"][0].hostname() == "h1");
+  CHECK(allocator.allocate(kStart).empty());
+  CHECK(allocator.find_agent("a1")->available().empty());
+}
+
+TEST_CASE("Allocator: ACCEPT takes offers, returns what is unused under a filter") {
+  Allocator allocator({"m", seconds(5), std::nullopt});
+  allocator.add_agent(agent_id("a1"), {"h1", resources("cpus:4;mem:1024"), {}});
+  allocator.set_framework("f", active());
+  auto offers = allocator.allocate(kStart)["f"];
+  const std::string id = offers[0].id().value();
+
+  CHECK(allocator.take_offers("f", ids({})).error().message == "No offers specified");
+  CHECK(allocator.take_offers("other", ids({id})).error().message ==
+        "Offer " + id + " is no longer valid");
+  CHECK_THAT(allocator.take_offers("f", ids({id, id})).error().message,
+             Catch::Contains("Duplicate offer"));
+
+  auto taken = allocator.take_offers("f", ids({id}));
+  REQUIRE(taken);
+  CHECK(taken->agent_id == "a1");
+  CHECK(taken->role == "*");
+  CHECK_FALSE(allocator.take_offers("f", ids({id})));
+
+  const Resources task = resources("cpus:1;mem:256").allocated("*");
+  allocator.use("f", "a1", task);
+  allocator.return_unused("f", "a1", "*", taken->resources - task, refuse(10), kStart);
+  CHECK(allocator.find_agent("a1")->used == resources("cpus:1;mem:256"));
+  CHECK(allocator.find_agent("a1")->offered.empty());
+  // The rest is filtered for 10 s.
+  CHECK(allocator.allocate(kStart + seconds(9)).empty());
+  auto later = allocator.allocate(kStart + seconds(10))["f"];
+  REQUIRE(later.size() == 1);
+  auto offered = heatblast::offer_resources(later[0]);
+  CHECK(offered->scalar("cpus") == 3);
+
+  allocator.release("f", "a1", task);
+  CHECK(allocator.find_agent("a1")->used.empty());
+}
+
+TEST_CASE("Allocator: filters apply to subsets of what was declined; REVIVE clears them") {
+  Allocator allocator({"m", seconds(5), std::nullopt});
+  allocator.add_agent(agent_id("a1"), {"h1", resources("cpus:4;mem:1024"), {}});
+  allocator.set_framework("f", active());
+  auto offers = allocator.allocate(kStart)["f"];
+  allocator.decline("f", ids({offers[0].id().value()}), refuse(3600), kStart);
+  CHECK(allocator.filter_count() == 1);
+  CHECK(allocator.allocate(kStart + seconds(60)).empty());
+  allocator.revive("f", {});
+  CHECK(allocator.filter_count() == 0);
+  CHECK(allocator.allocate(kStart + seconds(60)).size() == 1);
+
+  SECTION("refuse_seconds 0 sets no filter, negative means the default") {
+    auto again = allocator.offers().begin()->first;
+    allocator.decline("f", ids({again}), refuse(0), kStart);
+    CHECK(allocator.filter_count() == 0);
+    auto next = allocator.allocate(kStart)["f"];
+    REQUIRE(next.size() == 1);
+    allocator.decline("f", ids({next[0].id().value()}), refuse(-1), kStart);
+    CHECK(allocator.allocate(kStart + seconds(4)).empty());
+    CHECK(allocator.next_deadline() == kStart + seconds(5));
+    CHECK(allocator.allocate(kStart + seconds(5)).size() == 1);
+  }
+}
+
+TEST_CASE("Allocator: suppressed roles get nothing; reserved resources go to their role") {
+  Allocator allocator({"m", seconds(5), std::nullopt});
+  allocator.add_agent(agent_id("a1"),
+                      {"h1", resources("cpus:2;mem:256;cpus(web):1;mem(web):64"), {}});
+  FrameworkAllocation web = active({"web"});
+  web.multi_role = true;
+  web.suppressed_roles = {"web"};
+  allocator.set_framework("w", web);
+  CHECK(allocator.allocate(kStart).empty());
+  allocator.revive("w", {"web"});
+  auto offers = allocator.allocate(kStart)["w"];
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].allocation_info().role() == "web");
+  auto offered = heatblast::offer_resources(offers[0]);
+  CHECK(offered->scalar("cpus") == 3);
+
+  Allocator other({"m", seconds(5), std::nullopt});
+  other.add_agent(agent_id("a1"), {"h1", resources("cpus:2;mem:256;cpus(web):1;mem(web):64"), {}});
+  other.set_framework("star", active());
+  auto star = other.allocate(kStart)["star"];
+  REQUIRE(star.size() == 1);
+  CHECK(heatblast::offer_resources(star[0])->scalar("cpus") == 2);
+  CHECK_FALSE(star[0].has_allocation_info());
+}
+
+TEST_CASE("Allocator: offers of several agents cannot be aggregated") {
+  Allocator allocator({"m", seconds(5), std::nullopt});
+  allocator.add_agent(agent_id("a1"), {"h1", resources("cpus:1;mem:64"), {}});
+  allocator.add_agent(agent_id("a2"), {"h2", resources("cpus:1;mem:64"), {}});
+  allocator.set_framework("f", active());
+  auto offers = allocator.allocate(kStart)["f"];
+  REQUIRE(offers.size() == 2);
+  auto taken = allocator.take_offers("f", ids({offers[0].id().value(), offers[1].id().value()}));
+  REQUIRE_FALSE(taken);
+  CHECK_THAT(taken.error().message, Catch::Contains("one single agent"));
+  CHECK(allocator.offers().size() == 2);  // nothing removed on error
+}
+
+TEST_CASE("Allocator: tiny leftovers are not offered; deactivated frameworks lose offers") {
+  Allocator allocator({"m", seconds(5), std::nullopt});
+  allocator.add_agent(agent_id("a1"), {"h1", resources("cpus:0.005;mem:16;disk:100"), {}});
+  allocator.set_framework("f", active());
+  CHECK(allocator.allocate(kStart).empty());
+
+  Allocator second({"m", seconds(5), std::nullopt});
+  second.add_agent(agent_id("a1"), {"h1", resources("cpus:1;mem:64"), {}});
+  second.set_framework("f", active());
+  REQUIRE(second.allocate(kStart).size() == 1);
+  auto removed = second.deactivate_framework("f");
+  CHECK(removed.size() == 1);
+  CHECK(second.offers().empty());
+  CHECK(second.find_agent("a1")->offered.empty());
+  CHECK(second.allocate(kStart).empty());
+}
+
+TEST_CASE("Allocator: frameworks take turns by dominant share") {
+  Allocator allocator({"m", seconds(5), std::nullopt});
+  for (int i = 0; i < 4; ++i) {
+    allocator.add_agent(agent_id("a" + std::to_string(i)), {"h", resources("cpus:1;mem:64"), {}});
+  }
+  allocator.set_framework("f1", active());
+  allocator.set_framework("f2", active());
+  auto offers = allocator.allocate(kStart);
+  CHECK(offers["f1"].size() == 2);
+  CHECK(offers["f2"].size() == 2);
+}
+
+TEST_CASE("normalize_task_resources injects the allocation role") {
+  auto normalized = normalize_task_resources(resources("cpus:1;mem:32").to_proto(), "web");
+  REQUIRE(normalized);
+  for (const auto& resource : *normalized)
+    CHECK(resource.allocation_info().role() == "web");
+}

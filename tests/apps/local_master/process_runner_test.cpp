@@ -1,0 +1,394 @@
+// ProcessRunner with real tiny commands, and the Master driving it. The only waits are polls of
+// `reap()` against a deadline.
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "heatblast/resources.hpp"
+#include "master.hpp"
+#include "process_runner.hpp"
+
+namespace {
+
+using namespace heatblast::local_master;
+using mesos::v1::TaskStatus;
+using mesos::v1::scheduler::Call;
+using mesos::v1::scheduler::Event;
+
+std::string temp_dir(const char* name) {
+  std::string pattern =
+      (std::filesystem::temp_directory_path() / fmt::format("{}-XXXXXX", name)).string();
+  REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+  return pattern;
+}
+
+// A scratch directory removed at the end of the test.
+struct ScratchDir {
+  std::string path = temp_dir("local-master-runner");
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+LaunchSpec spec_for(const std::string& root, const std::string& id, const std::string& shell) {
+  LaunchSpec spec;
+  spec.container_id = "c-" + id;
+  spec.framework_id.set_value("fw");
+  spec.agent_id.set_value("agent");
+  spec.executor_id.set_value(id);
+  spec.task.set_name(id);
+  spec.task.mutable_task_id()->set_value(id);
+  spec.task.mutable_agent_id()->set_value("agent");
+  spec.task.mutable_command()->set_value(shell);
+  spec.sandbox = root + "/sandboxes/" + id;
+  return spec;
+}
+
+TimePoint wall_now() {
+  return std::chrono::system_clock::now();
+}
+
+// Polls until an event of `kind` for `container` arrives or 10 s pass.
+RunnerEvent wait_for(TaskRunner& runner, const std::string& container, RunnerEvent::Kind kind) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    for (auto& event : runner.poll(wall_now())) {
+      if (event.container_id == container && event.kind == kind) return event;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  FAIL("no event of kind " << static_cast<int>(kind) << " for " << container << " within 10 s");
+  return {};
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+TEST_CASE("build_command_line: shell, argv, environment, docker") {
+  LaunchSpec spec = spec_for("/work", "t1", "echo hi");
+  auto* variable = spec.task.mutable_command()->mutable_environment()->add_variables();
+  variable->set_name("GREETING");
+  variable->set_value("hello");
+  auto shell = build_command_line(spec, "");
+  REQUIRE(shell);
+  CHECK(shell->path == "/bin/sh");
+  CHECK(shell->argv == std::vector<std::string>{"sh", "-c", "echo hi"});
+  auto has = [&](const std::string& entry) {
+    return std::find(shell->environment.begin(), shell->environment.end(), entry) !=
+           shell->environment.end();
+  };
+  CHECK(has("GREETING=hello"));
+  CHECK(has("MESOS_SANDBOX=/work/sandboxes/t1"));
+  CHECK(has("MESOS_TASK_ID=t1"));
+  CHECK(has("MESOS_FRAMEWORK_ID=fw"));
+
+  spec.task.mutable_command()->set_shell(false);
+  spec.task.mutable_command()->set_value("sleep");
+  spec.task.mutable_command()->add_arguments("sleep");
+  spec.task.mutable_command()->add_arguments("5");
+  auto direct = build_command_line(spec, "");
+  REQUIRE(direct);
+  CHECK(direct->argv == std::vector<std::string>{"sleep", "5"});
+  CHECK(std::filesystem::path(direct->path).filename() == "sleep");
+  CHECK(direct->path.find('/') != std::string::npos);  // found on PATH
+
+  spec.task.mutable_container()->set_type(mesos::v1::ContainerInfo::DOCKER);
+  spec.task.mutable_container()->mutable_docker()->set_image("alpine:3");
+  spec.task.mutable_command()->set_shell(true);
+  spec.task.mutable_command()->set_value("echo hi");
+  auto docker = build_command_line(spec, "/usr/bin/docker");
+  REQUIRE(docker);
+  CHECK(docker->path == "/usr/bin/docker");
+  REQUIRE(docker->argv.size() > 6);
+  CHECK(docker->argv[1] == "run");
+  const std::vector<std::string> tail(docker->argv.end() - 5, docker->argv.end());
+  CHECK(tail == std::vector<std::string>{"--entrypoint", "/bin/sh", "alpine:3", "-c", "echo hi"});
+  CHECK(std::find(docker->argv.begin(), docker->argv.end(), "MESOS_SANDBOX=/mnt/mesos/sandbox") !=
+        docker->argv.end());
+
+  LaunchSpec empty = spec_for("/work", "t2", "");
+  empty.task.mutable_command()->clear_value();
+  CHECK_FALSE(build_command_line(empty, ""));
+}
+
+TEST_CASE("ProcessRunner runs commands in a sandbox and reports how they end") {
+  ScratchDir dir;
+  ProcessRunner runner({dir.path + "/meta", ""});
+  CHECK_FALSE(runner.docker_available());
+
+  SECTION("true: running, then exit status 0; stdout in the sandbox") {
+    auto spec = spec_for(dir.path, "ok", "echo \"hello $MESOS_TASK_ID\"; true");
+    runner.launch(spec, wall_now());
+    auto running = wait_for(runner, spec.container_id, RunnerEvent::Kind::running);
+    REQUIRE(running.pid);
+    CHECK(running.pgid == running.pid);
+    auto exited = wait_for(runner, spec.container_id, RunnerEvent::Kind::exited);
+    CHECK(exited.termination.kind == Termination::Kind::exited);
+    CHECK(exited.termination.code == 0);
+    CHECK(read_file(spec.sandbox + "/stdout") == "hello ok\n");
+    CHECK(std::filesystem::exists(spec.sandbox + "/stderr"));
+    CHECK(runner.live_tasks() == 0);
+  }
+  SECTION("exit 3") {
+    auto spec = spec_for(dir.path, "three", "exit 3");
+    runner.launch(spec, wall_now());
+    auto exited = wait_for(runner, spec.container_id, RunnerEvent::Kind::exited);
+    CHECK(exited.termination.kind == Termination::Kind::exited);
+    CHECK(exited.termination.code == 3);
+  }
+  SECTION("sleep 30, SIGTERM") {
+    auto spec = spec_for(dir.path, "sleeper", "exec sleep 30");
+    runner.launch(spec, wall_now());
+    wait_for(runner, spec.container_id, RunnerEvent::Kind::running);
+    runner.signal(spec.container_id, TaskSignal::terminate, wall_now());
+    auto exited = wait_for(runner, spec.container_id, RunnerEvent::Kind::exited);
+    CHECK(exited.termination.kind == Termination::Kind::signaled);
+    CHECK(exited.termination.code == SIGTERM);
+  }
+  SECTION("a command that ignores SIGTERM needs SIGKILL") {
+    auto spec = spec_for(dir.path, "stubborn", "trap '' TERM; echo ready; sleep 30; sleep 30");
+    runner.launch(spec, wall_now());
+    wait_for(runner, spec.container_id, RunnerEvent::Kind::running);
+    // SIGTERM only once the shell has installed its trap.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (read_file(spec.sandbox + "/stdout") != "ready\n") {
+      REQUIRE(std::chrono::steady_clock::now() < deadline);
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    runner.signal(spec.container_id, TaskSignal::terminate, wall_now());
+    for (int i = 0; i < 20; ++i) {
+      for (const auto& event : runner.poll(wall_now())) {
+        CHECK(event.kind != RunnerEvent::Kind::exited);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    runner.signal(spec.container_id, TaskSignal::kill, wall_now());
+    auto exited = wait_for(runner, spec.container_id, RunnerEvent::Kind::exited);
+    CHECK(exited.termination.kind == Termination::Kind::signaled);
+    CHECK(exited.termination.code == SIGKILL);
+  }
+  SECTION("an executable that does not exist: launch_failed") {
+    auto spec = spec_for(dir.path, "missing", "/no/such/program");
+    spec.task.mutable_command()->set_shell(false);
+    runner.launch(spec, wall_now());
+    auto failed = wait_for(runner, spec.container_id, RunnerEvent::Kind::launch_failed);
+    CHECK_THAT(failed.message, Catch::Contains("Failed to execute '/no/such/program'"));
+    CHECK(runner.live_tasks() == 0);
+  }
+}
+
+TEST_CASE("ProcessRunner adopts a process another runner started") {
+  ScratchDir dir;
+  auto spec = spec_for(dir.path, "adopted", "exec sleep 30");
+  int pid = 0;
+  {
+    ProcessRunner first({dir.path + "/meta", ""});
+    first.launch(spec, wall_now());
+    pid = *wait_for(first, spec.container_id, RunnerEvent::Kind::running).pid;
+  }
+  ProcessRunner second({dir.path + "/meta", ""});
+  SECTION("alive: watched, then killed") {
+    second.adopt({spec.container_id, spec.sandbox, pid, pid}, wall_now());
+    CHECK(second.poll(wall_now()).empty());
+    CHECK(second.live_tasks() == 1);
+    second.signal(spec.container_id, TaskSignal::terminate, wall_now());
+    auto exited = wait_for(second, spec.container_id, RunnerEvent::Kind::exited);
+    // The supervisor recorded the command's status before it exited.
+    CHECK(exited.termination.kind == Termination::Kind::signaled);
+    CHECK(exited.termination.code == SIGTERM);
+  }
+  SECTION("another process group: gone") {
+    second.adopt({spec.container_id, spec.sandbox, pid, pid + 1}, wall_now());
+    auto exited = wait_for(second, spec.container_id, RunnerEvent::Kind::exited);
+    CHECK(exited.termination.kind == Termination::Kind::unknown);
+    ::kill(-pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+  }
+  SECTION("no recorded pid: gone") {
+    second.adopt({spec.container_id, spec.sandbox, 0, 0}, wall_now());
+    auto exited = wait_for(second, spec.container_id, RunnerEvent::Kind::exited);
+    CHECK(exited.termination.kind == Termination::Kind::unknown);
+    ::kill(-pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+  }
+}
+
+namespace {
+
+class CollectingSink final : public SubscriberSink {
+ public:
+  explicit CollectingSink(std::shared_ptr<std::vector<Event>> events)
+      : events_(std::move(events)) {}
+  void send(const Event& event) override { events_->push_back(event); }
+  void close() override {}
+
+ private:
+  std::shared_ptr<std::vector<Event>> events_;
+};
+
+// A framework on a Master over a real ProcessRunner; time is real (processes do not wait for
+// an injected clock), and every wait is a poll with a deadline.
+struct LiveHarness {
+  std::string root;
+  ProcessRunner runner;
+  std::unique_ptr<Master> master;
+  std::shared_ptr<std::vector<Event>> events = std::make_shared<std::vector<Event>>();
+  std::string framework_id;
+  std::string stream_id;
+  mesos::v1::Offer offer;
+
+  explicit LiveHarness(const std::string& dir) : root(dir), runner({dir + "/meta", ""}) {
+    MasterOptions options;
+    auto agent = heatblast::parse_resources("cpus:2;mem:512;disk:100");
+    REQUIRE(agent);
+    options.agents = {AgentSpec{"localhost", *agent, {}}};
+    options.work_dir = dir + "/work";
+    options.sandbox_root = dir + "/sandboxes";
+    options.seed = 7;
+    master = std::make_unique<Master>(std::move(options), runner);
+    REQUIRE(master->start(wall_now()));
+  }
+
+  void subscribe(const std::string& id = "") {
+    Call call;
+    call.set_type(Call::SUBSCRIBE);
+    auto* info = call.mutable_subscribe()->mutable_framework_info();
+    info->set_user("tester");
+    info->set_name("live");
+    info->set_failover_timeout(600);
+    if (!id.empty()) {
+      info->mutable_id()->set_value(id);
+      call.mutable_framework_id()->set_value(id);
+    }
+    auto answer = master->handle_subscribe(call, std::make_unique<CollectingSink>(events),
+                                           std::nullopt, wall_now());
+    REQUIRE(answer.status == 200);
+    stream_id = *answer.stream_id;
+    for (const auto& event : *events) {
+      if (event.type() == Event::SUBSCRIBED) {
+        framework_id = event.subscribed().framework_id().value();
+      }
+    }
+    REQUIRE_FALSE(framework_id.empty());
+    master->advance(wall_now());
+    for (const auto& event : *events) {
+      if (event.type() == Event::OFFERS) offer = event.offers().offers(0);
+    }
+  }
+
+  HttpAnswer call(Call call) {
+    call.mutable_framework_id()->set_value(framework_id);
+    return master->handle_call(call, std::string_view(stream_id), wall_now());
+  }
+
+  void launch(const std::string& task_id, const std::string& shell) {
+    REQUIRE(offer.has_id());
+    Call call;
+    call.set_type(Call::ACCEPT);
+    *call.mutable_accept()->add_offer_ids() = offer.id();
+    auto* task = call.mutable_accept()->add_operations();
+    task->set_type(mesos::v1::Offer::Operation::LAUNCH);
+    auto* info = task->mutable_launch()->add_task_infos();
+    info->set_name(task_id);
+    info->mutable_task_id()->set_value(task_id);
+    *info->mutable_agent_id() = offer.agent_id();
+    *info->mutable_resources() = heatblast::parse_resources("cpus:0.5;mem:32")->to_proto();
+    info->mutable_command()->set_value(shell);
+    REQUIRE(this->call(call).status == 202);
+  }
+
+  // Advances (acknowledging every update) until `state` arrives for `task_id`, or 10 s pass.
+  TaskStatus wait_for_state(const std::string& task_id, mesos::v1::TaskState state) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    std::size_t seen = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+      master->advance(wall_now());
+      for (; seen < events->size(); ++seen) {
+        const Event event = (*events)[seen];
+        if (event.type() != Event::UPDATE) continue;
+        const auto& status = event.update().status();
+        if (status.has_uuid()) {
+          Call ack;
+          ack.set_type(Call::ACKNOWLEDGE);
+          *ack.mutable_acknowledge()->mutable_agent_id() = status.agent_id();
+          *ack.mutable_acknowledge()->mutable_task_id() = status.task_id();
+          ack.mutable_acknowledge()->set_uuid(status.uuid());
+          REQUIRE(call(ack).status == 202);
+        }
+        if (status.task_id().value() == task_id && status.state() == state) return status;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    FAIL("task " << task_id << " never reached " << mesos::v1::TaskState_Name(state));
+    return {};
+  }
+};
+
+}  // namespace
+
+TEST_CASE("Master over ProcessRunner: 'exit 3' ends TASK_FAILED, 'true' TASK_FINISHED") {
+  ScratchDir dir;
+  LiveHarness live(dir.path);
+  live.subscribe();
+  SECTION("exit 3") {
+    live.launch("three", "exit 3");
+    auto failed = live.wait_for_state("three", mesos::v1::TASK_FAILED);
+    CHECK_THAT(failed.message(), Catch::Contains("exited with status 3"));
+    CHECK(failed.source() == TaskStatus::SOURCE_EXECUTOR);
+  }
+  SECTION("true") {
+    live.launch("ok", "true");
+    live.wait_for_state("ok", mesos::v1::TASK_RUNNING);
+    auto finished = live.wait_for_state("ok", mesos::v1::TASK_FINISHED);
+    CHECK(finished.message() == "Command exited with status 0");
+  }
+}
+
+TEST_CASE("Master over ProcessRunner: a restarted master re-adopts a running task") {
+  ScratchDir dir;
+  std::string framework_id;
+  int pid = 0;
+  {
+    LiveHarness live(dir.path);
+    live.subscribe();
+    framework_id = live.framework_id;
+    live.launch("sleeper", "exec sleep 30");
+    live.wait_for_state("sleeper", mesos::v1::TASK_RUNNING);
+    pid = *live.master->snapshot().frameworks[0].tasks[0].pid;
+  }
+  REQUIRE(::kill(pid, 0) == 0);  // outlived its master
+
+  LiveHarness again(dir.path);
+  again.subscribe(framework_id);
+  const auto snapshot = again.master->snapshot();
+  REQUIRE(snapshot.frameworks.size() == 1);
+  REQUIRE(snapshot.frameworks[0].tasks.size() == 1);
+  CHECK(snapshot.frameworks[0].tasks[0].pid == pid);
+  CHECK(snapshot.frameworks[0].tasks[0].state == mesos::v1::TASK_RUNNING);
+  Call kill;
+  kill.set_type(Call::KILL);
+  kill.mutable_kill()->mutable_task_id()->set_value("sleeper");
+  REQUIRE(again.call(kill).status == 202);
+  auto killed = again.wait_for_state("sleeper", mesos::v1::TASK_KILLED);
+  CHECK(killed.message() == "Command terminated with signal Terminated");
+}
