@@ -23,22 +23,39 @@ configure() {
 case "${1:-}" in
   run)
     configure >/dev/null
-    cmake --build "$build" -j "$jobs" --target mesos-events
-    sample="$build/sample"
-    mkdir -p "$sample"
-    # Until local-master lands, the main job decodes a generated stream of a busy cluster.
-    python3 "$root/tests/bench/gen_events.py" --events 3000 --out-dir "$sample" >/dev/null
-    echo "== the first three events of a generated stream, as JSON lines:"
-    "$build/apps/mesos-events/mesos-events" "$sample/events.pb.recordio" >"$sample/events.jsonl"
-    head -3 "$sample/events.jsonl" | cut -c1-200
-    echo "== a summary of the whole stream (protobuf records):"
-    "$build/apps/mesos-events/mesos-events" --summary "$sample/events.pb.recordio"
+    cmake --build "$build" -j "$jobs" --target local-master hello-framework
+    port="${HEATBLAST_PORT:-5050}"
+    work="$build/quickstart"
+    rm -rf "$work" && mkdir -p "$work"
+    echo "== starting local-master on 127.0.0.1:$port (log: $work/local-master.log)"
+    "$build/apps/local-master/local-master" --listen "127.0.0.1:$port" --work-dir "$work/master" \
+      >"$work/local-master.log" 2>&1 &
+    master_pid=$!
+    trap 'kill "$master_pid" 2>/dev/null; wait "$master_pid" 2>/dev/null' EXIT
+    for _ in $(seq 50); do
+      (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+      kill -0 "$master_pid" 2>/dev/null || { cat "$work/local-master.log"; exit 1; }
+      sleep 0.1
+    done
+    echo "== running a framework that launches one task and waits for it"
+    "$build/apps/hello-framework/hello-framework" --master "127.0.0.1:$port" \
+      --cmd 'echo "hello from a task on $(hostname), pid $$"' 2>"$work/framework.log"
+    echo "== the task's stdout, from its sandbox:"
+    find "$work/master" -name stdout -path '*hello-*' -exec cat {} +
     ;;
   test)
     configure
     cmake --build "$build" -j "$jobs"
-    cd "$build"
-    ctest --output-on-failure -j "$jobs" --timeout 900
+    (cd "$build" && ctest --output-on-failure -j "$jobs" --timeout 900)
+    if [ "${CI:-}" = "true" ]; then
+      # Once per CI run: the integration tests again under AddressSanitizer and UBSan.
+      asan="${build}-asan"
+      cmake -S "$root" -B "$asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+        -DHEATBLAST_SANITIZE=address,undefined -DHEATBLAST_BUILD_BENCH=OFF >/dev/null
+      cmake --build "$asan" -j "$jobs" --target integration_scheduler
+      (cd "$asan" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+        ctest --output-on-failure -L integration --timeout 900)
+    fi
     ;;
   *)
     echo "usage: bash cmake/quickstart.sh run|test" >&2
