@@ -1,6 +1,10 @@
 // The scheduler client against a scripted master on loopback: one protocol rule per test.
 #include "heatblast/scheduler.hpp"
 
+#include <unistd.h>
+
+#include <cstdio>
+
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 
@@ -341,4 +345,45 @@ TEST_CASE("client: bad options are refused at start", "[scheduler]") {
   bad_master.framework.set_name("n");
   Client b(io.get_executor(), bad_master, {});
   CHECK(b.start().error().code == errc::invalid_argument);
+}
+
+TEST_CASE("client: basic authentication on every request; the secret never logged", "[scheduler]") {
+  char path[] = "/tmp/heatblast-secret-XXXXXX";
+  const int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  const std::string secret = "s3cr3t-value";
+  REQUIRE(write(fd, (secret + "\n").data(), secret.size() + 1) ==
+          static_cast<ssize_t>(secret.size() + 1));
+  close(fd);
+  auto credentials = Credentials::from_file("etl", path);
+  std::remove(path);
+  REQUIRE(credentials.has_value());
+  CHECK(credentials->secret == secret);  // the trailing newline is not part of it
+  CHECK_FALSE(Credentials::from_file("etl", "/nonexistent/secret").has_value());
+
+  std::vector<std::string> logs;
+  Harness h(ContentType::protobuf, [&](Options& o) { o.credentials = *credentials; });
+  Handlers handlers = h.handlers();
+  handlers.on_log = [&](LogLevel, std::string_view line) { logs.emplace_back(line); };
+  Options options;
+  options.masters = {h.master.address()};
+  options.framework.set_user("u");
+  options.framework.set_name("n");
+  options.credentials = *credentials;
+  h.client = std::make_unique<Client>(h.io.get_executor(), options, handlers);
+  REQUIRE(h.client->start().has_value());
+  REQUIRE(h.subscribed());
+  REQUIRE(run_until(h.io, [&] { return !h.master.calls.empty(); }));
+  h.master.stream.close();  // a reconnect logs more
+  REQUIRE(run_until(h.io, [&] { return h.master.subscribes.size() == 2; }));
+
+  // base64("etl:s3cr3t-value")
+  const std::string expected = "Basic ZXRsOnMzY3IzdC12YWx1ZQ==";
+  CHECK(heatblast::http::find_header(h.master.subscribes[0].headers, "Authorization") == expected);
+  CHECK(heatblast::http::find_header(h.master.calls[0].headers, "Authorization") == expected);
+  CHECK(heatblast::http::find_header(h.master.subscribes[1].headers, "Authorization") == expected);
+  REQUIRE_FALSE(logs.empty());
+  for (const auto& line : logs) {
+    CHECK_THAT(line, !Catch::Contains(secret) && !Catch::Contains("ZXRsOnMzY3IzdC12YWx1ZQ"));
+  }
 }
