@@ -1,0 +1,150 @@
+// heatblast::tasks::TaskManager: the one place where wanted tasks meet offers. It launches the
+// tasks a program wants, follows them through their states, restarts them by policy, kills on
+// request and, after a reconnect, adopts what still runs instead of launching it twice.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <mesos/v1/scheduler/scheduler.pb.h>
+
+#include "heatblast/error.hpp"
+#include "heatblast/resources.hpp"
+#include "heatblast/scheduler.hpp"
+
+namespace heatblast::tasks {
+
+enum class RestartPolicy {
+  never,       // a task that ends is done, whatever the outcome
+  on_failure,  // relaunched after FAILED, LOST, ERROR, DROPPED, GONE (not after FINISHED/KILLED)
+  always,      // relaunched after any end that was not a kill() of ours
+};
+
+struct RestartOptions {
+  RestartPolicy policy = RestartPolicy::never;
+  // Delay before each relaunch: capped exponential with jitter, reset once a run lasted
+  // `stable_after`.
+  scheduler::BackoffOptions backoff{std::chrono::seconds(1), std::chrono::seconds(60), 2.0, 0.2};
+  std::chrono::seconds stable_after{60};
+  // Relaunches allowed in all (-1: no limit).
+  int max_restarts = -1;
+};
+
+// What a program wants run.
+struct TaskSpec {
+  // Unique within the manager; Mesos task ids are "<name>.<random suffix>" so that a relaunch
+  // never reuses an id.
+  std::string name;
+  mesos::v1::CommandInfo command;
+  std::optional<mesos::v1::ContainerInfo> container;
+  ResourceNeed resources;
+  mesos::v1::Labels labels;
+  RestartOptions restart;
+  // Killed when it has run (since launch) this long; zero = no limit.
+  std::chrono::milliseconds timeout{0};
+  // Attributes an offer must have, as "name" -> exact text value.
+  std::map<std::string, std::string> constraints;
+};
+
+// Where a wanted task is in its life, from the manager's side.
+enum class Phase {
+  pending,      // waiting for an offer that fits
+  launched,     // sent in an ACCEPT; no status yet
+  active,       // STAGING, STARTING, RUNNING, KILLING (or UNREACHABLE)
+  backing_off,  // ended; relaunch due at `retry_at`
+  done,         // ended for good
+};
+
+std::string_view to_string(Phase phase) noexcept;
+
+// One wanted task and its current run.
+struct TaskRecord {
+  std::string name;
+  Phase phase = Phase::pending;
+  std::string task_id;  // of the current or last run; empty before the first launch
+  std::string agent_id;
+  std::string hostname;
+  std::optional<mesos::v1::TaskState> state;  // latest Mesos state of the current run
+  std::string message;                        // latest status message
+  int launches = 0;                           // runs started so far
+  bool kill_requested = false;
+  std::optional<std::chrono::system_clock::time_point> launched_at;
+  std::optional<std::chrono::steady_clock::time_point> retry_at;
+  // The outcome of the last finished run (FINISHED, FAILED, ...), if any.
+  std::optional<mesos::v1::TaskState> last_outcome;
+};
+
+// A state change reported to the program.
+struct TaskChange {
+  const TaskRecord& record;
+  Phase previous_phase;
+  std::optional<mesos::v1::TaskState> previous_state;
+};
+
+// Persistence of the manager's records, so that a restarted program adopts its tasks. The
+// store layer (heatblast/store.hpp) provides a SQLite one.
+class TaskStore {
+ public:
+  virtual ~TaskStore() = default;
+  virtual Result<void> save_task(const TaskSpec& spec, const TaskRecord& record) = 0;
+  virtual Result<void> remove_task(const std::string& name) = 0;
+  virtual Result<std::vector<std::pair<TaskSpec, TaskRecord>>> load_tasks() = 0;
+};
+
+struct ManagerOptions {
+  // Declined offers are not offered again for this long (Mesos's 5 s default makes the master
+  // re-offer the same resources in a loop).
+  double decline_refuse_seconds = 120;
+  // Nothing to launch: SUPPRESS offers; something new: REVIVE, at most this often.
+  bool suppress_when_idle = true;
+  std::chrono::milliseconds min_revive_interval{std::chrono::seconds(5)};
+  // Only offers allocated to this role are used (empty: any).
+  std::string role;
+  TaskStore* store = nullptr;  // optional; must outlive the manager
+};
+
+// Runs on the client's executor; every member must be called there. Wiring: give the client
+// Handlers whose on_event calls handle_event() (before or after the program's own handling) and
+// whose known_tasks returns known_tasks(). Acknowledgements stay with the client.
+class TaskManager {
+ public:
+  using ChangeHandler = std::function<void(const TaskChange& change)>;
+
+  TaskManager(scheduler::Client& client, ManagerOptions options, ChangeHandler on_change);
+  ~TaskManager();
+
+  TaskManager(const TaskManager&) = delete;
+  TaskManager& operator=(const TaskManager&) = delete;
+
+  // Loads the store's records (tasks to adopt after a restart). Call before the client starts.
+  Result<void> load();
+
+  // Wants `spec` run. errc::invalid_argument: an empty or duplicate name, no command, a
+  // ResourceNeed with nothing in it.
+  Result<void> add(TaskSpec spec);
+  // Kills the task's current run and never relaunches it; it becomes `done` when it ended.
+  Result<void> kill(const std::string& name);
+  // Forgets a task that is done (errc::invalid_argument when it still runs: kill it first).
+  Result<void> remove(const std::string& name);
+
+  void handle_event(const mesos::v1::scheduler::Event& event);
+  std::vector<mesos::v1::scheduler::Call::Reconcile::Task> known_tasks() const;
+
+  const TaskRecord* find(const std::string& name) const;
+  std::vector<TaskRecord> records() const;
+  // Tasks whose run is launched or active (what "running" means for -maxtasks).
+  std::size_t in_flight() const;
+  std::size_t pending() const;
+
+ private:
+  class Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace heatblast::tasks

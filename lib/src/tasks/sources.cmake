@@ -1,0 +1,3 @@
+# tasks layer: wanted tasks matched to offers, tracked, restarted, adopted.
+target_sources(heatblast PRIVATE
+  src/tasks/task_manager.cpp)

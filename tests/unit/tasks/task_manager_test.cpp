@@ -1,0 +1,327 @@
+// TaskManager against a scripted master: offers in, ACCEPT/DECLINE/KILL out, statuses in.
+#include "heatblast/tasks.hpp"
+
+#include <fmt/format.h>
+#include <boost/asio/io_context.hpp>
+#include <catch2/catch.hpp>
+
+#include "fakes/fake_master.hpp"
+#include "fakes/run_until.hpp"
+
+using namespace std::chrono_literals;
+using heatblast::errc;
+using heatblast::testing::FakeMaster;
+using heatblast::testing::run_until;
+using namespace heatblast::tasks;
+namespace hs = heatblast::scheduler;
+using mesos::v1::scheduler::Call;
+using mesos::v1::scheduler::Event;
+
+namespace {
+
+ManagerOptions fast() {
+  ManagerOptions options;
+  options.min_revive_interval = 10ms;
+  return options;
+}
+
+struct Harness {
+  boost::asio::io_context io;
+  FakeMaster master{io.get_executor()};
+  std::unique_ptr<hs::Client> client;
+  std::unique_ptr<TaskManager> manager;
+  std::vector<std::string> changes;  // "name: from -> to [state]"
+  int offer_seq = 0;
+
+  explicit Harness(ManagerOptions options = fast()) {
+    REQUIRE(master.start().has_value());
+    hs::Options client_options;
+    client_options.masters = {master.address()};
+    client_options.framework.set_user("u");
+    client_options.framework.set_name("tasks-test");
+    client_options.backoff = {10ms, 50ms, 2, 0.5};
+    hs::Handlers handlers;
+    handlers.on_event = [this](const Event& e) { manager->handle_event(e); };
+    handlers.known_tasks = [this] { return manager->known_tasks(); };
+    client = std::make_unique<hs::Client>(io.get_executor(), client_options, handlers);
+    manager = std::make_unique<TaskManager>(*client, options, [this](const TaskChange& c) {
+      changes.push_back(fmt::format(
+          "{}: {} -> {}{}", c.record.name, to_string(c.previous_phase), to_string(c.record.phase),
+          c.record.state ? " " + mesos::v1::TaskState_Name(*c.record.state) : ""));
+    });
+  }
+
+  void subscribe() {
+    REQUIRE(client->start().has_value());
+    REQUIRE(run_until(io, [&] { return client->state() == hs::State::subscribed; }));
+  }
+
+  std::string offer(double cpus, double mem, const std::string& hostname = "h1") {
+    Event e;
+    e.set_type(Event::OFFERS);
+    auto* offer = e.mutable_offers()->add_offers();
+    const std::string id = "o" + std::to_string(++offer_seq);
+    offer->mutable_id()->set_value(id);
+    offer->mutable_framework_id()->set_value("fw-1");
+    offer->mutable_agent_id()->set_value("a1");
+    offer->set_hostname(hostname);
+    auto add = [&](const char* name, double value) {
+      auto* r = offer->add_resources();
+      r->set_name(name);
+      r->set_type(mesos::v1::Value::SCALAR);
+      r->mutable_scalar()->set_value(value);
+    };
+    add("cpus", cpus);
+    add("mem", mem);
+    master.send(e);
+    return id;
+  }
+
+  void status(const std::string& task_id, mesos::v1::TaskState state,
+              std::optional<mesos::v1::TaskStatus::Reason> reason = std::nullopt) {
+    Event e;
+    e.set_type(Event::UPDATE);
+    auto* s = e.mutable_update()->mutable_status();
+    s->mutable_task_id()->set_value(task_id);
+    s->mutable_agent_id()->set_value("a1");
+    s->set_state(state);
+    if (reason) s->set_reason(*reason);
+    master.send(e);
+  }
+
+  std::vector<Call> calls(Call::Type type) const { return master.calls_of_type(type); }
+
+  // Waits for the n-th ACCEPT and returns its launched tasks.
+  std::vector<mesos::v1::TaskInfo> launched(std::size_t n) {
+    REQUIRE(run_until(io, [&] { return calls(Call::ACCEPT).size() >= n; }));
+    const auto accept = calls(Call::ACCEPT)[n - 1].accept();
+    REQUIRE(accept.operations_size() == 1);
+    const auto& infos = accept.operations(0).launch().task_infos();
+    return {infos.begin(), infos.end()};
+  }
+
+  Phase phase(const std::string& name) const { return manager->find(name)->phase; }
+};
+
+TaskSpec spec(std::string name, RestartPolicy policy = RestartPolicy::never) {
+  TaskSpec s;
+  s.name = std::move(name);
+  s.command.set_value("run-it");
+  s.resources.scalars = {{"cpus", 0.5}, {"mem", 128}};
+  s.restart.policy = policy;
+  s.restart.backoff = {20ms, 40ms, 2, 0};
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("tasks: a wanted task is launched on a fitting offer and followed to its end",
+          "[tasks]") {
+  Harness h;
+  REQUIRE(h.manager->add(spec("job")).has_value());
+  h.subscribe();
+  REQUIRE(run_until(h.io, [&] { return !h.calls(Call::REVIVE).empty(); }));
+
+  h.offer(0.2, 1024);  // too small: declined with a long filter
+  REQUIRE(run_until(h.io, [&] { return !h.calls(Call::DECLINE).empty(); }));
+  CHECK(h.calls(Call::DECLINE)[0].decline().filters().refuse_seconds() == 120);
+  CHECK(h.phase("job") == Phase::pending);
+
+  h.offer(2, 1024);
+  auto tasks = h.launched(1);
+  REQUIRE(tasks.size() == 1);
+  const auto& task = tasks[0];
+  CHECK(task.name() == "job");
+  CHECK_THAT(task.task_id().value(), Catch::StartsWith("job."));
+  CHECK(task.agent_id().value() == "a1");
+  CHECK(task.command().value() == "run-it");
+  auto taken = heatblast::Resources::from_proto(task.resources());
+  REQUIRE(taken.has_value());
+  CHECK(taken->scalar("cpus") == 0.5);
+  CHECK(taken->scalar("mem") == 128);
+  CHECK(h.phase("job") == Phase::launched);
+  CHECK(h.manager->in_flight() == 1);
+  // Nothing else to launch: offers are suppressed.
+  REQUIRE(run_until(h.io, [&] { return !h.calls(Call::SUPPRESS).empty(); }));
+
+  h.status(task.task_id().value(), mesos::v1::TASK_RUNNING);
+  REQUIRE(run_until(h.io, [&] { return h.phase("job") == Phase::active; }));
+  h.status(task.task_id().value(), mesos::v1::TASK_FINISHED);
+  REQUIRE(run_until(h.io, [&] { return h.phase("job") == Phase::done; }));
+  CHECK(h.manager->find("job")->last_outcome == mesos::v1::TASK_FINISHED);
+  CHECK(h.manager->in_flight() == 0);
+  CHECK(h.changes == std::vector<std::string>{"job: pending -> pending", "job: pending -> launched",
+                                              "job: launched -> active TASK_RUNNING",
+                                              "job: active -> done TASK_FINISHED"});
+}
+
+TEST_CASE("tasks: one offer is packed with as many tasks as fit", "[tasks]") {
+  Harness h;
+  for (const char* name : {"a", "b", "c"})
+    REQUIRE(h.manager->add(spec(name)).has_value());
+  h.subscribe();
+  h.offer(1.2, 1024);  // room for two of the three (0.5 cpus each)
+  auto first = h.launched(1);
+  CHECK(first.size() == 2);
+  CHECK(h.manager->in_flight() == 2);
+  CHECK(h.manager->pending() == 1);
+  h.offer(1, 1024);
+  CHECK(h.launched(2).size() == 1);
+  CHECK(h.manager->pending() == 0);
+}
+
+TEST_CASE("tasks: on-failure restarts with a new task id after a backoff; never does not",
+          "[tasks]") {
+  Harness h;
+  REQUIRE(h.manager->add(spec("flaky", RestartPolicy::on_failure)).has_value());
+  REQUIRE(h.manager->add(spec("once", RestartPolicy::never)).has_value());
+  h.subscribe();
+  h.offer(2, 1024);
+  auto first = h.launched(1);
+  REQUIRE(first.size() == 2);
+  for (const auto& t : first)
+    h.status(t.task_id().value(), mesos::v1::TASK_FAILED);
+  REQUIRE(run_until(h.io, [&] { return h.phase("once") == Phase::done; }));
+  REQUIRE(run_until(h.io, [&] { return h.phase("flaky") == Phase::backing_off; }));
+  // The backoff ends with a REVIVE (filters cleared), then the next offer relaunches it.
+  const auto revives = h.calls(Call::REVIVE).size();
+  REQUIRE(run_until(
+      h.io, [&] { return h.calls(Call::REVIVE).size() > revives; }, 2s));
+  h.offer(2, 1024);
+  auto second = h.launched(2);
+  REQUIRE(second.size() == 1);
+  CHECK(second[0].name() == "flaky");
+  CHECK(second[0].task_id().value() != first[0].task_id().value());
+  CHECK(h.manager->find("flaky")->launches == 2);
+  h.status(second[0].task_id().value(), mesos::v1::TASK_FINISHED);
+  REQUIRE(run_until(h.io, [&] { return h.phase("flaky") == Phase::done; }));
+}
+
+TEST_CASE("tasks: kill() kills the run and never relaunches it", "[tasks]") {
+  Harness h;
+  REQUIRE(h.manager->add(spec("svc", RestartPolicy::always)).has_value());
+  REQUIRE(h.manager->add(spec("queued", RestartPolicy::always)).has_value());
+  h.subscribe();
+  h.offer(0.5, 1024);
+  auto tasks = h.launched(1);
+  REQUIRE(tasks.size() == 1);
+  h.status(tasks[0].task_id().value(), mesos::v1::TASK_RUNNING);
+  REQUIRE(run_until(h.io, [&] { return h.phase(tasks[0].name()) == Phase::active; }));
+  const std::string other = tasks[0].name() == "svc" ? "queued" : "svc";
+
+  REQUIRE(h.manager->kill(tasks[0].name()).has_value());
+  REQUIRE(run_until(h.io, [&] { return !h.calls(Call::KILL).empty(); }));
+  CHECK(h.calls(Call::KILL)[0].kill().task_id().value() == tasks[0].task_id().value());
+  CHECK(h.calls(Call::KILL)[0].kill().agent_id().value() == "a1");
+  h.status(tasks[0].task_id().value(), mesos::v1::TASK_KILLED);
+  REQUIRE(run_until(h.io, [&] { return h.phase(tasks[0].name()) == Phase::done; }));
+
+  REQUIRE(h.manager->kill(other).has_value());  // never launched: done at once
+  CHECK(h.phase(other) == Phase::done);
+  CHECK_FALSE(h.manager->kill("nope").has_value());
+  REQUIRE(h.manager->remove(other).has_value());
+  CHECK(h.manager->find(other) == nullptr);
+}
+
+TEST_CASE("tasks: a launch the master never knew is launched again, not counted", "[tasks]") {
+  Harness h;
+  REQUIRE(h.manager->add(spec("job")).has_value());
+  h.subscribe();
+  h.offer(2, 1024);
+  auto first = h.launched(1);
+  // The reconnect's explicit reconciliation asks about the launched task...
+  h.master.stream.close();
+  REQUIRE(run_until(h.io, [&] {
+    for (const auto& c : h.calls(Call::RECONCILE)) {
+      if (c.reconcile().tasks_size() == 1 &&
+          c.reconcile().tasks(0).task_id().value() == first[0].task_id().value()) {
+        return true;
+      }
+    }
+    return false;
+  }));
+  // ...and the master answers that it does not know it.
+  h.status(first[0].task_id().value(), mesos::v1::TASK_LOST,
+           mesos::v1::TaskStatus::REASON_RECONCILIATION);
+  REQUIRE(run_until(h.io, [&] { return h.phase("job") == Phase::pending; }));
+  CHECK(h.manager->find("job")->launches == 0);
+  h.offer(2, 1024);
+  auto again = h.launched(2);
+  REQUIRE(again.size() == 1);
+  CHECK(h.manager->find("job")->launches == 1);
+}
+
+TEST_CASE("tasks: a run still reported by the master is adopted, not launched twice", "[tasks]") {
+  Harness h;
+  REQUIRE(h.manager->add(spec("etl-1-1")).has_value());
+  h.subscribe();
+  // As after a scheduler restart: implicit reconciliation reports the old run.
+  h.status("etl-1-1.00000000deadbeef", mesos::v1::TASK_RUNNING,
+           mesos::v1::TaskStatus::REASON_RECONCILIATION);
+  REQUIRE(run_until(h.io, [&] { return h.phase("etl-1-1") == Phase::active; }));
+  CHECK(h.manager->find("etl-1-1")->task_id == "etl-1-1.00000000deadbeef");
+  h.offer(2, 1024);
+  REQUIRE(run_until(h.io, [&] { return !h.calls(Call::DECLINE).empty(); }));
+  CHECK(h.calls(Call::ACCEPT).empty());
+  CHECK(h.manager->in_flight() == 1);
+}
+
+TEST_CASE("tasks: a task that outruns its timeout is killed and counts as failed", "[tasks]") {
+  Harness h;
+  auto s = spec("slow", RestartPolicy::on_failure);
+  s.timeout = 50ms;
+  s.restart.max_restarts = 0;
+  REQUIRE(h.manager->add(s).has_value());
+  h.subscribe();
+  h.offer(2, 1024);
+  auto tasks = h.launched(1);
+  h.status(tasks[0].task_id().value(), mesos::v1::TASK_RUNNING);
+  REQUIRE(run_until(
+      h.io, [&] { return !h.calls(Call::KILL).empty(); }, 2s));
+  CHECK_THAT(h.manager->find("slow")->message, Catch::Contains("timeout"));
+  h.status(tasks[0].task_id().value(), mesos::v1::TASK_KILLED);
+  REQUIRE(run_until(h.io, [&] { return h.phase("slow") == Phase::done; }));
+}
+
+TEST_CASE("tasks: constraints and roles select offers", "[tasks]") {
+  Harness h;
+  auto s = spec("pinned");
+  s.constraints = {{"hostname", "h2"}};
+  REQUIRE(h.manager->add(s).has_value());
+  h.subscribe();
+  h.offer(2, 1024, "h1");
+  REQUIRE(run_until(h.io, [&] { return !h.calls(Call::DECLINE).empty(); }));
+  CHECK(h.calls(Call::ACCEPT).empty());
+  h.offer(2, 1024, "h2");
+  CHECK(h.launched(1).size() == 1);
+}
+
+TEST_CASE("tasks: specs are checked when added", "[tasks]") {
+  Harness h;
+  CHECK(h.manager->add(spec("")).error().code == errc::invalid_argument);
+  CHECK(h.manager->add(spec("a b")).error().code == errc::invalid_argument);
+  REQUIRE(h.manager->add(spec("x")).has_value());
+  CHECK(h.manager->add(spec("x")).error().code == errc::invalid_argument);
+  auto no_command = spec("y");
+  no_command.command.clear_value();
+  CHECK_FALSE(h.manager->add(no_command).has_value());
+  auto no_resources = spec("z");
+  no_resources.resources.scalars.clear();
+  CHECK_FALSE(h.manager->add(no_resources).has_value());
+}
+
+TEST_CASE("tasks: REVIVE is rate-limited, and a deferred one still goes out", "[tasks]") {
+  ManagerOptions options;
+  options.min_revive_interval = 150ms;
+  Harness h(options);
+  h.subscribe();
+  REQUIRE(h.manager->add(spec("a")).has_value());
+  REQUIRE(run_until(h.io, [&] { return h.calls(Call::REVIVE).size() == 1; }));
+  const auto first = std::chrono::steady_clock::now();
+  REQUIRE(h.manager->add(spec("b")).has_value());
+  heatblast::testing::run_ready(h.io);
+  CHECK(h.calls(Call::REVIVE).size() == 1);
+  REQUIRE(run_until(
+      h.io, [&] { return h.calls(Call::REVIVE).size() == 2; }, 2s));
+  CHECK(std::chrono::steady_clock::now() - first >= 140ms);
+}
