@@ -1,0 +1,49 @@
+// heatblast::store::SqliteStore: durable state for schedulers in one SQLite file: the framework
+// id, the TaskManager's tasks, and a small key-value table for the programs' own records.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "heatblast/error.hpp"
+#include "heatblast/tasks.hpp"
+
+namespace heatblast::store {
+
+// Every write is its own transaction, committed before the call returns (the framework id must
+// be on disk before the scheduler acts on it). Errors are errc::io_error with SQLite's text.
+// Not thread-safe: one thread (the scheduler's executor) uses it.
+class SqliteStore final : public tasks::TaskStore {
+ public:
+  // Opens or creates the database at `path` (":memory:" for tests) and its tables.
+  static Result<std::unique_ptr<SqliteStore>> open(const std::string& path);
+  ~SqliteStore() override;
+
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  Result<std::optional<std::string>> framework_id();
+  Result<void> set_framework_id(std::string_view id);
+
+  Result<void> put(std::string_view key, std::string_view value);
+  Result<std::optional<std::string>> get(std::string_view key);
+  Result<void> erase(std::string_view key);
+  // Keys starting with `prefix`, with their values, in key order.
+  Result<std::vector<std::pair<std::string, std::string>>> scan(std::string_view prefix);
+
+  // tasks::TaskStore
+  Result<void> save_task(const tasks::TaskSpec& spec, const tasks::TaskRecord& record) override;
+  Result<void> remove_task(const std::string& name) override;
+  Result<std::vector<std::pair<tasks::TaskSpec, tasks::TaskRecord>>> load_tasks() override;
+
+ private:
+  struct Db;
+  explicit SqliteStore(std::unique_ptr<Db> db);
+  std::unique_ptr<Db> db_;
+};
+
+}  // namespace heatblast::store

@@ -1,0 +1,13 @@
+// TaskSpec/TaskRecord <-> the StoredTask protobuf kept in SQLite.
+#pragma once
+
+#include <heatblast/store.pb.h>
+
+#include "heatblast/tasks.hpp"
+
+namespace heatblast::store {
+
+StoredTask to_stored(const tasks::TaskSpec& spec, const tasks::TaskRecord& record);
+std::pair<tasks::TaskSpec, tasks::TaskRecord> from_stored(const StoredTask& stored);
+
+}  // namespace heatblast::store

@@ -1,0 +1,210 @@
+#include "heatblast/store.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <sqlite3.h>
+#include <boost/asio/io_context.hpp>
+
+#include <catch2/catch.hpp>
+
+using heatblast::errc;
+using heatblast::store::SqliteStore;
+namespace tasks = heatblast::tasks;
+
+namespace {
+
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/heatblast-store-XXXXXX";
+    REQUIRE(mkdtemp(tmpl) != nullptr);
+    path = tmpl;
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+tasks::TaskSpec full_spec() {
+  tasks::TaskSpec spec;
+  spec.name = "web";
+  spec.command.set_value("serve --port $PORT0");
+  spec.command.set_shell(true);
+  auto* env = spec.command.mutable_environment()->add_variables();
+  env->set_name("MODE");
+  env->set_value("prod");
+  mesos::v1::ContainerInfo container;
+  container.set_type(mesos::v1::ContainerInfo::DOCKER);
+  container.mutable_docker()->set_image("nginx:1.25");
+  spec.container = container;
+  spec.resources.scalars = {{"cpus", 0.25}, {"mem", 96}};
+  spec.resources.port_count = 2;
+  spec.resources.ports = {8080};
+  spec.resources.role = "web";
+  auto* label = spec.labels.add_labels();
+  label->set_key("team");
+  label->set_value("edge");
+  spec.restart.policy = tasks::RestartPolicy::on_failure;
+  spec.restart.backoff = {std::chrono::milliseconds(250), std::chrono::milliseconds(9000), 3, 0.1};
+  spec.restart.stable_after = std::chrono::seconds(42);
+  spec.restart.max_restarts = 7;
+  spec.timeout = std::chrono::milliseconds(123456);
+  spec.constraints = {{"rack", "r1"}};
+  return spec;
+}
+
+}  // namespace
+
+TEST_CASE("store: the framework id survives reopening the file", "[store]") {
+  TempDir dir;
+  const std::string path = (dir.path / "state.db").string();
+  {
+    auto store = SqliteStore::open(path);
+    REQUIRE(store.has_value());
+    auto none = (*store)->framework_id();
+    REQUIRE(none.has_value());
+    CHECK_FALSE(none->has_value());
+    REQUIRE((*store)->set_framework_id("fw-123").has_value());
+  }
+  auto reopened = SqliteStore::open(path);
+  REQUIRE(reopened.has_value());
+  auto id = (*reopened)->framework_id();
+  REQUIRE(id.has_value());
+  CHECK(id->value_or("") == "fw-123");
+}
+
+TEST_CASE("store: key-value records, with prefix scans", "[store]") {
+  auto store = SqliteStore::open(":memory:");
+  REQUIRE(store.has_value());
+  auto& s = **store;
+  REQUIRE(s.put("job/b", "2").has_value());
+  REQUIRE(s.put("job/a", std::string("\0bin\xff", 5)).has_value());
+  REQUIRE(s.put("other", "x").has_value());
+  REQUIRE(s.put("job/b", "two").has_value());  // replaces
+  CHECK(s.get("job/b")->value_or("") == "two");
+  CHECK(s.get("job/a")->value_or("") == std::string("\0bin\xff", 5));
+  CHECK_FALSE(s.get("missing")->has_value());
+  auto jobs = s.scan("job/");
+  REQUIRE(jobs.has_value());
+  REQUIRE(jobs->size() == 2);
+  CHECK((*jobs)[0].first == "job/a");
+  CHECK((*jobs)[1].second == "two");
+  REQUIRE(s.erase("job/a").has_value());
+  CHECK(s.scan("job/")->size() == 1);
+}
+
+TEST_CASE("store: a task's spec and record round-trip", "[store]") {
+  auto store = SqliteStore::open(":memory:");
+  REQUIRE(store.has_value());
+  const auto spec = full_spec();
+  tasks::TaskRecord record;
+  record.name = "web";
+  record.phase = tasks::Phase::active;
+  record.task_id = "web.0123";
+  record.agent_id = "a1";
+  record.hostname = "h1";
+  record.state = mesos::v1::TASK_RUNNING;
+  record.message = "ok";
+  record.launches = 3;
+  record.launched_at = std::chrono::system_clock::time_point(std::chrono::seconds(1700000000));
+  record.last_outcome = mesos::v1::TASK_FAILED;
+  REQUIRE((*store)->save_task(spec, record).has_value());
+
+  auto loaded = (*store)->load_tasks();
+  REQUIRE(loaded.has_value());
+  REQUIRE(loaded->size() == 1);
+  const auto& [s, r] = loaded->front();
+  CHECK(s.name == "web");
+  CHECK(s.command.value() == spec.command.value());
+  CHECK(s.command.environment().variables(0).value() == "prod");
+  REQUIRE(s.container.has_value());
+  CHECK(s.container->docker().image() == "nginx:1.25");
+  CHECK(s.resources.scalars == spec.resources.scalars);
+  CHECK(s.resources.port_count == 2);
+  CHECK(s.resources.ports == std::vector<std::uint64_t>{8080});
+  CHECK(s.resources.role == "web");
+  CHECK(s.labels.labels(0).value() == "edge");
+  CHECK(s.restart.policy == tasks::RestartPolicy::on_failure);
+  CHECK(s.restart.backoff.initial == std::chrono::milliseconds(250));
+  CHECK(s.restart.backoff.max == std::chrono::milliseconds(9000));
+  CHECK(s.restart.backoff.multiplier == 3);
+  CHECK(s.restart.stable_after == std::chrono::seconds(42));
+  CHECK(s.restart.max_restarts == 7);
+  CHECK(s.timeout == std::chrono::milliseconds(123456));
+  CHECK(s.constraints == spec.constraints);
+  CHECK(r.phase == tasks::Phase::active);
+  CHECK(r.task_id == "web.0123");
+  CHECK(r.agent_id == "a1");
+  CHECK(r.state == mesos::v1::TASK_RUNNING);
+  CHECK(r.launches == 3);
+  CHECK(r.launched_at == record.launched_at);
+  CHECK(r.last_outcome == mesos::v1::TASK_FAILED);
+
+  REQUIRE((*store)->remove_task("web").has_value());
+  CHECK((*store)->load_tasks()->empty());
+}
+
+TEST_CASE("store: errors are values with SQLite's text", "[store]") {
+  auto bad = SqliteStore::open("/nonexistent-dir/x/state.db");
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().code == errc::io_error);
+  CHECK_THAT(bad.error().message, Catch::Contains("/nonexistent-dir/x/state.db"));
+
+  TempDir dir;
+  const std::string path = (dir.path / "state.db").string();
+  auto store = SqliteStore::open(path);
+  REQUIRE(store.has_value());
+  // A record that is not a StoredTask (written behind the store's back) is reported, not
+  // skipped silently.
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, "INSERT INTO tasks(name, record) VALUES('bad', x'ffffffff')", nullptr,
+                       nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+  auto loaded = (*store)->load_tasks();
+  REQUIRE_FALSE(loaded.has_value());
+  CHECK_THAT(loaded.error().message, Catch::Contains("'bad'") && Catch::Contains("corrupt"));
+}
+
+TEST_CASE("store: a TaskManager saves its tasks and a new one adopts them", "[store]") {
+  boost::asio::io_context io;
+  heatblast::scheduler::Options options;
+  options.framework.set_user("u");
+  options.framework.set_name("n");
+  heatblast::scheduler::Client client(io.get_executor(), options, {});
+  auto store = SqliteStore::open(":memory:");
+  REQUIRE(store.has_value());
+
+  tasks::ManagerOptions manager_options;
+  manager_options.store = store->get();
+  {
+    tasks::TaskManager first(client, manager_options, {});
+    REQUIRE(first.add(full_spec()).has_value());
+    auto spec = full_spec();
+    spec.name = "batch";
+    REQUIRE(first.add(spec).has_value());
+  }
+  // As if "web" had been launched and was running when the program stopped.
+  auto saved = (*store)->load_tasks();
+  REQUIRE(saved.has_value());
+  REQUIRE(saved->size() == 2);
+  for (auto& [spec, record] : *saved) {
+    if (spec.name != "web") continue;
+    record.phase = tasks::Phase::active;
+    record.task_id = "web.42";
+    record.agent_id = "a1";
+    REQUIRE((*store)->save_task(spec, record).has_value());
+  }
+
+  tasks::TaskManager second(client, manager_options, {});
+  REQUIRE(second.load().has_value());
+  REQUIRE(second.find("web") != nullptr);
+  CHECK(second.find("web")->phase == tasks::Phase::active);
+  CHECK(second.find("batch")->phase == tasks::Phase::pending);
+  auto known = second.known_tasks();
+  REQUIRE(known.size() == 1);
+  CHECK(known[0].task_id().value() == "web.42");
+  CHECK(known[0].agent_id().value() == "a1");
+  CHECK(second.in_flight() == 1);
+  CHECK(second.pending() == 1);
+}
