@@ -13,6 +13,7 @@
 
 #include "heatblast/resources.hpp"
 #include "heatblast/scheduler.hpp"
+#include "heatblast/task_state.hpp"
 
 namespace hs = heatblast::scheduler;
 using mesos::v1::scheduler::Event;
@@ -107,21 +108,10 @@ int main(int argc, char** argv) {
       std::printf("Task '%s' is %s%s%s\n", status.task_id().value().c_str(),
                   mesos::v1::TaskState_Name(status.state()).c_str(),
                   status.message().empty() ? "" : ": ", status.message().c_str());
-      switch (status.state()) {
-        case mesos::v1::TASK_FINISHED:
-          exit_status = 0;
-          [[fallthrough]];
-        case mesos::v1::TASK_FAILED:
-        case mesos::v1::TASK_KILLED:
-        case mesos::v1::TASK_ERROR:
-        case mesos::v1::TASK_LOST:
-        case mesos::v1::TASK_DROPPED:
-        case mesos::v1::TASK_GONE:
-          // Done: TEARDOWN removes the framework, and with it the task and its updates.
-          client->teardown([&](heatblast::Result<void>) { io.stop(); });
-          break;
-        default:
-          break;
+      if (heatblast::is_terminal(status.state())) {
+        exit_status = status.state() == mesos::v1::TASK_FINISHED ? 0 : 1;
+        // Done: TEARDOWN removes the framework, and with it the task and its updates.
+        client->teardown([&](heatblast::Result<void>) { io.stop(); });
       }
     }
   };

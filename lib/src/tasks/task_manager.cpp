@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <boost/asio/steady_timer.hpp>
 
+#include "heatblast/task_state.hpp"
 #include "heatblast/tasks.hpp"
 #include "scheduler/backoff.hpp"
 
@@ -14,22 +15,6 @@ using mesos::v1::TaskState;
 using mesos::v1::scheduler::Call;
 using mesos::v1::scheduler::Event;
 using SteadyClock = std::chrono::steady_clock;
-
-bool is_terminal(TaskState state) {
-  switch (state) {
-    case mesos::v1::TASK_FINISHED:
-    case mesos::v1::TASK_FAILED:
-    case mesos::v1::TASK_KILLED:
-    case mesos::v1::TASK_ERROR:
-    case mesos::v1::TASK_LOST:
-    case mesos::v1::TASK_DROPPED:
-    case mesos::v1::TASK_GONE:
-    case mesos::v1::TASK_GONE_BY_OPERATOR:
-      return true;
-    default:
-      return false;
-  }
-}
 
 bool attribute_matches(const mesos::v1::Offer& offer, const std::string& name,
                        const std::string& value) {
