@@ -112,6 +112,12 @@ struct ManagerOptions {
 // Runs on the client's executor; every member must be called there. Wiring: give the client
 // Handlers whose on_event calls handle_event() (before or after the program's own handling) and
 // whose known_tasks returns known_tasks(). Acknowledgements stay with the client.
+// The ChangeHandler runs inside handle_event() and the other members; it may call add() and
+// kill(), but remove() only later (post it to the executor).
+//
+// A launch that never ran — the master answered the ACCEPT with an error, did not know the task
+// when reconciling, or dropped it for an invalid offer — goes back to `pending` and does not
+// count as a run, whatever the restart policy: it cannot be running anywhere.
 class TaskManager {
  public:
   using ChangeHandler = std::function<void(const TaskChange& change)>;

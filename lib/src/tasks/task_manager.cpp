@@ -70,9 +70,17 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
       // backoff does not survive the restart.
       if (entry.record.phase == Phase::backing_off) entry.record.phase = Phase::pending;
       entry.record.retry_at.reset();
+      // A run's timeout counts from its launch, not from our restart.
+      if (entry.spec.timeout.count() > 0 && entry.record.launched_at &&
+          (entry.record.phase == Phase::launched || entry.record.phase == Phase::active)) {
+        const auto ran = std::chrono::system_clock::now() - *entry.record.launched_at;
+        entry.deadline = SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(
+                                                  entry.spec.timeout - ran);
+      }
       if (!entry.record.task_id.empty()) by_task_id_[entry.record.task_id] = entry.record.name;
       entries_.insert_or_assign(entry.record.name, std::move(entry));
     }
+    arm_timer();
     return {};
   }
 
@@ -273,7 +281,15 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
         continue;
       }
       // What the launches leave of the offer is declined with the default filter.
-      client_.launch({offer.id()}, std::move(launches));
+      std::vector<std::string> names;
+      for (const auto& task : launches)
+        names.push_back(task.name());
+      std::weak_ptr<Impl> weak = weak_from_this();
+      client_.launch({offer.id()}, std::move(launches), std::nullopt,
+                     [weak, names = std::move(names)](Result<void> result) {
+                       if (result) return;
+                       if (auto self = weak.lock()) self->on_launch_failed(names, result.error());
+                     });
     }
     if (!declined.empty()) {
       mesos::v1::Filters filters;
@@ -284,6 +300,31 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
       suppressed_ = true;
       client_.suppress(roles());
     }
+  }
+
+  // The ACCEPT carrying these launches failed. Rejected by the master: nothing was launched, so
+  // the tasks wait for another offer. No answer: the master may have launched them, so ask it
+  // (an unknown task comes back LOST for reconciliation, which relaunches it; see on_status).
+  void on_launch_failed(const std::vector<std::string>& names, const Error& error) {
+    std::vector<Call::Reconcile::Task> ask;
+    for (const auto& name : names) {
+      auto it = entries_.find(name);
+      if (it == entries_.end()) continue;
+      Entry& entry = it->second;
+      if (entry.record.phase != Phase::launched || entry.record.state) continue;
+      if (error.code == errc::call_rejected) {
+        entry.record.message = error.message;
+        --entry.record.launches;
+        set_phase(entry, Phase::pending);
+      } else {
+        Call::Reconcile::Task task;
+        task.mutable_task_id()->set_value(entry.record.task_id);
+        task.mutable_agent_id()->set_value(entry.record.agent_id);
+        ask.push_back(std::move(task));
+      }
+    }
+    if (!ask.empty()) client_.reconcile(std::move(ask));
+    want_offers();
   }
 
   mesos::v1::TaskInfo task_info(Entry& entry, const mesos::v1::Offer& offer,
@@ -380,8 +421,11 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
 
     // A launch the master never knew (the ACCEPT was lost with the connection): not a run, so
     // launch it again whatever the policy; nothing can be running twice.
+    // So is a launch the master dropped because its offer was no longer valid (a rescind
+    // raced the ACCEPT).
     const bool never_started = previous_phase == Phase::launched && !previous_state &&
-                               status.reason() == mesos::v1::TaskStatus::REASON_RECONCILIATION;
+                               (status.reason() == mesos::v1::TaskStatus::REASON_RECONCILIATION ||
+                                status.reason() == mesos::v1::TaskStatus::REASON_INVALID_OFFERS);
     entry->record.last_outcome = status.state();
     entry->deadline.reset();
     if (never_started && !entry->record.kill_requested) {

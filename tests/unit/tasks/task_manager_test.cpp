@@ -325,3 +325,30 @@ TEST_CASE("tasks: REVIVE is rate-limited, and a deferred one still goes out", "[
       h.io, [&] { return h.calls(Call::REVIVE).size() == 2; }, 2s));
   CHECK(std::chrono::steady_clock::now() - first >= 140ms);
 }
+
+TEST_CASE("tasks: a rejected ACCEPT or an invalid offer puts the task back to pending", "[tasks]") {
+  Harness h;
+  REQUIRE(h.manager->add(spec("job")).has_value());
+  h.subscribe();
+  h.master.call_answers.clear();
+  // After REVIVE and the implicit RECONCILE (both 202), the ACCEPT is refused.
+  REQUIRE(run_until(h.io, [&] {
+    return !h.calls(Call::REVIVE).empty() && !h.calls(Call::RECONCILE).empty();
+  }));
+  h.master.call_answers.push_back({400, "Failed to validate scheduler::Call: bad offer"});
+  h.offer(2, 1024);
+  auto first = h.launched(1);
+  REQUIRE(run_until(h.io, [&] { return h.phase("job") == Phase::pending; }));
+  CHECK(h.manager->find("job")->launches == 0);
+  CHECK_THAT(h.manager->find("job")->message, Catch::Contains("bad offer"));
+
+  h.offer(2, 1024);
+  auto second = h.launched(2);
+  REQUIRE(second.size() == 1);
+  h.status(second[0].task_id().value(), mesos::v1::TASK_DROPPED,
+           mesos::v1::TaskStatus::REASON_INVALID_OFFERS);
+  REQUIRE(run_until(h.io, [&] { return h.phase("job") == Phase::pending; }));
+  CHECK(h.manager->find("job")->launches == 0);
+  h.offer(2, 1024);
+  CHECK(h.launched(3).size() == 1);
+}
