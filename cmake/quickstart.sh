@@ -23,7 +23,7 @@ configure() {
 case "${1:-}" in
   run)
     configure >/dev/null
-    cmake --build "$build" -j "$jobs" --target local-master hello-framework
+    cmake --build "$build" -j "$jobs" --target local-master etl-scheduler
     port="${HEATBLAST_PORT:-5050}"
     work="$build/quickstart"
     rm -rf "$work" && mkdir -p "$work"
@@ -37,11 +37,12 @@ case "${1:-}" in
       kill -0 "$master_pid" 2>/dev/null || { cat "$work/local-master.log"; exit 1; }
       sleep 0.1
     done
-    echo "== running a framework that launches one task and waits for it"
-    "$build/apps/hello-framework/hello-framework" --master "127.0.0.1:$port" \
-      --cmd 'echo "hello from a task on $(hostname), pid $$"' 2>"$work/framework.log"
-    echo "== the task's stdout, from its sandbox:"
-    find "$work/master" -name stdout -path '*hello-*' -exec cat {} +
+    echo "== etl-scheduler: 2 rounds of at most 3 tasks, a new round every 2 s"
+    "$build/apps/etl-scheduler/etl-scheduler" -master "127.0.0.1:$port" -maxtasks 3 -rounds 2 \
+      -wait 2 -cmd 'echo "task $MESOS_TASK_ID on $(hostname)"; sleep 1' \
+      -listen '' -state-file "$work/etl-scheduler.db"
+    echo "== what the first task printed, from its sandbox:"
+    find "$work/master" -name stdout -path '*etl-1-1.*' -exec cat {} +
     ;;
   test)
     configure
@@ -52,7 +53,7 @@ case "${1:-}" in
       asan="${build}-asan"
       cmake -S "$root" -B "$asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
         -DHEATBLAST_SANITIZE=address,undefined -DHEATBLAST_BUILD_BENCH=OFF >/dev/null
-      cmake --build "$asan" -j "$jobs" --target integration_scheduler
+      cmake --build "$asan" -j "$jobs" --target integration_scheduler integration_etl
       (cd "$asan" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
         ctest --output-on-failure -L integration --timeout 900)
     fi

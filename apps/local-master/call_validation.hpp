@@ -11,6 +11,7 @@
 #include <mesos/v1/scheduler/scheduler.pb.h>
 
 #include "heatblast/error.hpp"
+#include "heatblast/task_state.hpp"
 
 namespace heatblast::local_master {
 
@@ -45,9 +46,5 @@ std::vector<std::string> framework_roles(const mesos::v1::FrameworkInfo& info);
 Result<void> validate_framework_info(
     const mesos::v1::FrameworkInfo& info,
     const google::protobuf::RepeatedPtrField<std::string>& suppressed_roles);
-
-// TASK_FINISHED, FAILED, KILLED, ERROR, LOST, DROPPED, GONE, GONE_BY_OPERATOR (not
-// UNREACHABLE, not UNKNOWN).
-bool is_terminal(mesos::v1::TaskState state);
 
 }  // namespace heatblast::local_master

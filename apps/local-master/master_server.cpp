@@ -53,6 +53,22 @@ std::optional<ContentType> negotiate(std::optional<std::string_view> accept) {
   return std::nullopt;
 }
 
+// Drops the stream's connection once its writes have reached the kernel: abort() discards
+// what is still queued behind a write in flight, which would turn "mid-record" into a clean
+// record boundary. Holds the writer only (safe after the server is gone); gives up waiting
+// after about a second.
+void abort_when_flushed(boost::asio::any_io_executor executor, http::StreamWriter writer,
+                        int tries_left = 1000) {
+  if (writer.buffered() == 0 || tries_left <= 0 || !writer.open()) {
+    writer.abort();
+    return;
+  }
+  auto timer = std::make_shared<boost::asio::steady_timer>(executor, std::chrono::milliseconds(1));
+  timer->async_wait([executor, writer, timer, tries_left](boost::system::error_code) {
+    abort_when_flushed(executor, writer, tries_left - 1);
+  });
+}
+
 http::Headers text_headers() {
   return {{"Content-Type", "text/plain; charset=utf-8"}};
 }
@@ -124,18 +140,37 @@ class MasterServer::Impl {
     for (int i = 0; i < replicas; ++i) {
       http::ServerOptions server_options;
       server_options.address = options_.address;
-      // Ephemeral ports for tests: replica 0 picks one, the others follow it when they can.
-      server_options.port = options_.port == 0
-                                ? (i == 0 ? 0 : static_cast<std::uint16_t>(servers_[0]->port() + i))
-                                : static_cast<std::uint16_t>(options_.port + i);
+      server_options.port = static_cast<std::uint16_t>(options_.port + i);
       server_options.max_body_size = 16 << 20;
       server_options.idle_timeout = std::chrono::minutes(10);
-      auto server = std::make_unique<http::Server>(
-          executor_, server_options,
-          [this, i](const http::ServerRequest& request, http::Responder responder) {
-            on_request(i, request, std::move(responder));
-          });
-      if (auto bound = server->start(); !bound) {
+      auto make_server = [&] {
+        return std::make_unique<http::Server>(
+            executor_, server_options,
+            [this, i](const http::ServerRequest& request, http::Responder responder) {
+              on_request(i, request, std::move(responder));
+            });
+      };
+      std::unique_ptr<http::Server> server;
+      Result<void> bound;
+      if (options_.port == 0 && i > 0) {
+        // Ephemeral ports (tests): the others follow replica 0 when the next ports are free,
+        // and take any free port when not, rather than failing at random.
+        const unsigned next = servers_[0]->port() + static_cast<unsigned>(i);
+        if (next <= 65535) {
+          server_options.port = static_cast<std::uint16_t>(next);
+          server = make_server();
+          bound = server->start();
+        }
+        if (!server || !bound) {
+          server_options.port = 0;
+          server = make_server();
+          bound = server->start();
+        }
+      } else {
+        server = make_server();
+        bound = server->start();
+      }
+      if (!bound) {
         stop();
         return tl::unexpected(
             Error(bound.error().code,
@@ -205,7 +240,7 @@ class MasterServer::Impl {
       if (!state->attached) continue;
       if (mid_record) {
         state->writer.write("120\n{\"type\":\"OFF");
-        state->writer.abort();
+        abort_when_flushed(executor_, state->writer);
       } else {
         state->writer.close();
       }

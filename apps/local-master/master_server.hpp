@@ -21,7 +21,9 @@ namespace heatblast::local_master {
 
 struct MasterServerOptions {
   std::string address = "127.0.0.1";
-  // The first replica's port (0: ephemeral, tests); replica i listens on port + i.
+  // The first replica's port; replica i listens on port + i. With 0 (tests) replica 0 takes an
+  // ephemeral port and replica i its port + i when that is free, else any free port: ports()
+  // tells which.
   std::uint16_t port = 5050;
   int replicas = 1;
   MasterOptions master;

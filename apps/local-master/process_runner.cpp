@@ -339,9 +339,21 @@ Termination termination_of(int wait_status) {
   return Termination::unknown();
 }
 
+// A zombie has ended and waits only to be reaped: for an adopted orphan, by PID 1, which in
+// some containers does so seconds later or never, while kill(pid, 0) and getpgid() still
+// succeed on it. Linux: the state letter in /proc/<pid>/stat.
+bool is_zombie(int pid) {
+  std::ifstream in(fmt::format("/proc/{}/stat", pid));
+  std::string stat;
+  if (!std::getline(in, stat)) return false;
+  const auto close = stat.rfind(')');  // the command name may hold anything, ')' included
+  if (close == std::string::npos || close + 2 >= stat.size()) return false;
+  return stat[close + 2] == 'Z' || stat[close + 2] == 'X';
+}
+
 bool process_alive_in_group(int pid, int pgid) {
   if (::kill(pid, 0) != 0 && errno != EPERM) return false;
-  return ::getpgid(pid) == pgid;
+  return ::getpgid(pid) == pgid && !is_zombie(pid);
 }
 
 }  // namespace

@@ -1,41 +1,18 @@
-// render_state_json: the MasterSnapshot as JSON, written by hand (no JSON library in the core).
+// render_state_json: the MasterSnapshot as JSON, written by hand (strings quoted by the
+// library's JSON encoder).
 #include <string>
 
 #include <fmt/format.h>
 
+#include "heatblast/json.hpp"
 #include "master.hpp"
 
 namespace heatblast::local_master {
 namespace {
 
 std::string quoted(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<unsigned>(static_cast<unsigned char>(c)));
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
+  std::string out;
+  json::append_quoted(out, text);
   return out;
 }
 

@@ -4,6 +4,7 @@
 
 #include <deque>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,9 @@ class FakeMaster {
   // Scripted answers, used in order; when empty, SUBSCRIBE is accepted and calls get 202.
   std::deque<SubscribeAnswer> subscribe_answers;
   std::deque<std::pair<int, std::string>> call_answers;
+  // When set, the next call gets no answer: its Responder waits in `held_call` for the test.
+  bool hold_next_call = false;
+  std::optional<http::Responder> held_call;
   double heartbeat_interval_seconds = 15;
   std::string framework_id = "fw-1";
 
@@ -112,6 +116,11 @@ class FakeMaster {
       return;
     }
     calls.push_back(received);
+    if (hold_next_call) {
+      hold_next_call = false;
+      held_call = std::move(responder);
+      return;
+    }
     if (!call_answers.empty()) {
       auto [status, body] = call_answers.front();
       call_answers.pop_front();

@@ -89,6 +89,10 @@ Result<void> decode(std::string_view text, google::protobuf::Message& out,
 void encode(const google::protobuf::Message& message, std::string& out,
             const EncodeOptions& options = {});
 
+// Appends `text` as a JSON string: quoted, with '"', '\\' and control characters escaped as
+// the encoder escapes them; UTF-8 passes through unchanged. For hand-written JSON documents.
+void append_quoted(std::string& out, std::string_view text);
+
 inline std::string encode(const google::protobuf::Message& message,
                           const EncodeOptions& options = {}) {
   std::string out;

@@ -206,7 +206,8 @@ class Client {
   void update_framework(mesos::v1::FrameworkInfo framework_info,
                         std::vector<std::string> suppressed_roles = {}, CallDone done = {});
   // Removes the framework from the cluster: every task is killed. After the master accepted it,
-  // the client stops.
+  // the client stops. The master also ends the event stream, possibly before its answer
+  // arrives; that end is not treated as a disconnection until the answer says it failed.
   void teardown(CallDone done = {});
   // Any call, as built by the caller; framework_id is filled in.
   void send(Call call, CallDone done = {});

@@ -135,6 +135,7 @@ void Client::Impl::stop(std::string_view reason) {
   stream_request_ = 0;
   call_request_ = 0;
   decoder_.reset();
+  stream_ended_.reset();
   reconciler_.clear();
   transition_to(State::stopped, reason);
   // Callers of pending calls learn now, before stop() returns.
@@ -294,6 +295,13 @@ void Client::Impl::on_stream_end(std::uint64_t generation, Result<void> end) {
       std::string why = end ? "the master closed the event stream"
                             : fmt::format("the event stream broke: {}", end.error().what());
       if (decoder_ && !decoder_->at_boundary()) why += " (inside a record)";
+      if (in_flight_ && in_flight_->call.type() == Call::TEARDOWN) {
+        // The master ends the stream of the framework it tears down, and that end may overtake
+        // the 202 on the other connection: let the answer decide (success stops the client).
+        log(LogLevel::info, fmt::format("scheduler: {} while 'TEARDOWN' awaits its answer", why));
+        stream_ended_ = std::move(why);
+        return;
+      }
       disconnect(why, /*rotate=*/false);
       return;
     }
@@ -424,6 +432,7 @@ void Client::Impl::after_update(const Event& event) {
 void Client::Impl::disconnect(std::string_view reason, bool rotate, bool immediately) {
   if (state_ == State::stopped) return;
   ++generation_;
+  stream_ended_.reset();
   if (stream_request_ != 0) http_->cancel(stream_request_);
   stream_request_ = 0;
   if (call_request_ != 0) http_->cancel(call_request_);
@@ -600,6 +609,15 @@ void Client::Impl::on_call_answer(std::uint64_t generation, Result<http::Respons
   in_flight_.reset();
   const std::string type = call_type_name(call.call);
   CallCounts& counts = call_counts(call.call);
+  // The stream ended while this TEARDOWN was in flight and it did not succeed: that end was a
+  // disconnection after all.
+  auto stream_ended = [&] {
+    if (!stream_ended_) return false;
+    const std::string why = std::move(*stream_ended_);
+    stream_ended_.reset();
+    disconnect(why, /*rotate=*/false);
+    return true;
+  };
 
   if (!answer) {
     ++counts.failed;
@@ -607,6 +625,7 @@ void Client::Impl::on_call_answer(std::uint64_t generation, Result<http::Respons
              tl::unexpected(Error(answer.error().code,
                                   fmt::format("'{}' got no answer from '{}': {}", type,
                                               current_.authority(), answer.error().what()))));
+    if (stream_ended()) return;
     pump_calls();
     return;
   }
@@ -629,6 +648,7 @@ void Client::Impl::on_call_answer(std::uint64_t generation, Result<http::Respons
            fail(errc::call_rejected,
                 fmt::format("'{}' rejected by '{}' with {}: {}", type, current_.authority(), status,
                             body.empty() ? "(no message)" : body)));
+  if (stream_ended()) return;
   // Answers that mean our subscription is gone on the master's side: start over.
   const bool lost = status == 307 || status == 403 || status == 503 ||
                     (status == 400 && (body.find("Mesos-Stream-Id") != std::string::npos ||

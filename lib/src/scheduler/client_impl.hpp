@@ -112,6 +112,8 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   std::string stream_error_body_;  // first bytes of a non-200 answer, for the message
   std::string stream_id_;
   std::optional<EventStreamDecoder> decoder_;
+  // Why the stream ended, while the in-flight TEARDOWN's answer decides what that end means.
+  std::optional<std::string> stream_ended_;
   double heartbeat_interval_seconds_ = 15;
   Clock::time_point last_activity_{};
 

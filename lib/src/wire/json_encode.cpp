@@ -101,25 +101,7 @@ void Encoder::floating(double value) {
 }
 
 void Encoder::string(std::string_view s) {
-  out_ += '"';
-  std::size_t run = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const char escape = kEscapes[static_cast<unsigned char>(s[i])];
-    if (escape == 0) continue;
-    out_.append(s.data() + run, i - run);
-    run = i + 1;
-    out_ += '\\';
-    out_ += escape;
-    if (escape == 'u') {
-      static constexpr char kHex[] = "0123456789ABCDEF";
-      const auto c = static_cast<unsigned char>(s[i]);
-      out_ += "00";
-      out_ += kHex[c >> 4];
-      out_ += kHex[c & 0xF];
-    }
-  }
-  out_.append(s.data() + run, s.size() - run);
-  out_ += '"';
+  append_quoted(out_, s);
 }
 
 void Encoder::bytes(std::string_view s) {
@@ -398,6 +380,28 @@ void Encoder::default_value(const FieldInfo& field) {
 }
 
 }  // namespace
+
+void append_quoted(std::string& out, std::string_view s) {
+  out += '"';
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char escape = kEscapes[static_cast<unsigned char>(s[i])];
+    if (escape == 0) continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    out += '\\';
+    out += escape;
+    if (escape == 'u') {
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      const auto c = static_cast<unsigned char>(s[i]);
+      out += "00";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xF];
+    }
+  }
+  out.append(s.data() + run, s.size() - run);
+  out += '"';
+}
 
 void encode(const pb::Message& message, std::string& out, const EncodeOptions& options) {
   thread_local std::deque<Level> levels;

@@ -113,6 +113,7 @@ TEST_CASE("validate_framework_info: roles, MULTI_ROLE, failover_timeout, suppres
 }
 
 TEST_CASE("is_terminal follows Mesos") {
+  using heatblast::is_terminal;
   CHECK(is_terminal(mesos::v1::TASK_FINISHED));
   CHECK(is_terminal(mesos::v1::TASK_LOST));
   CHECK(is_terminal(mesos::v1::TASK_GONE_BY_OPERATOR));

@@ -27,6 +27,7 @@ struct Harness {
   std::vector<State> states;
   std::vector<std::string> framework_ids;
   std::optional<heatblast::Error> fatal;
+  std::vector<std::string> logs;
   std::vector<std::string> order;  // what the application saw, in order
   std::unique_ptr<Client> client;
 
@@ -55,6 +56,7 @@ struct Harness {
       order.push_back("framework_id " + id.value());
     };
     h.on_fatal = [this](const heatblast::Error& e) { fatal = e; };
+    h.on_log = [this](LogLevel, std::string_view message) { logs.emplace_back(message); };
     return h;
   }
 
@@ -317,6 +319,43 @@ TEST_CASE("client: explicit reconciliation is repeated until every task is answe
   run_until(
       h.io, [] { return false; }, 150ms);
   CHECK(explicit_rounds() == rounds);
+}
+
+TEST_CASE("client: the stream end that a TEARDOWN causes waits for the TEARDOWN's answer",
+          "[scheduler]") {
+  Harness h(ContentType::protobuf, [](Options& o) { o.reconcile_on_subscribe = false; });
+  REQUIRE(h.client->start().has_value());
+  REQUIRE(h.subscribed());
+  std::optional<heatblast::Result<void>> done;
+  h.master.hold_next_call = true;
+  h.client->teardown([&](heatblast::Result<void> r) { done = std::move(r); });
+  REQUIRE(run_until(h.io, [&] { return h.master.held_call.has_value(); }));
+  // The master closes the torn-down framework's stream before its 202 arrives.
+  h.master.stream.close();
+  auto waiting = [&] {
+    return std::any_of(h.logs.begin(), h.logs.end(), [](const std::string& line) {
+      return line.find("while 'TEARDOWN' awaits its answer") != std::string::npos;
+    });
+  };
+  REQUIRE(run_until(h.io, waiting));
+  CHECK(h.client->state() == State::subscribed);
+
+  SECTION("202: torn down, stopped, no reconnection") {
+    h.master.held_call->respond(202);
+    REQUIRE(run_until(h.io, [&] { return done.has_value(); }));
+    CHECK(done->has_value());
+    CHECK(h.client->state() == State::stopped);
+    heatblast::testing::run_ready(h.io);
+    CHECK(h.master.subscribes.size() == 1);
+    CHECK_FALSE(h.fatal.has_value());
+  }
+  SECTION("refused: the stream end was a disconnection after all") {
+    h.master.held_call->respond(400, {}, "Framework cannot be found");
+    REQUIRE(run_until(h.io, [&] { return done.has_value(); }));
+    CHECK(done->error().code == errc::call_rejected);
+    REQUIRE(run_until(h.io, [&] { return h.master.subscribes.size() == 2; }));
+    CHECK(std::count(h.states.begin(), h.states.end(), State::disconnected) == 1);
+  }
 }
 
 TEST_CASE("client: stop() never tears the framework down", "[scheduler]") {
