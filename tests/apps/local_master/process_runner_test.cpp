@@ -83,7 +83,7 @@ std::string read_file(const std::string& path) {
 }  // namespace
 
 TEST_CASE("build_command_line: shell, argv, environment, docker") {
-  LaunchSpec spec = spec_for("/work", "t1", "echo hi");
+  LaunchSpec spec = spec_for("/srv", "t1", "echo hi");
   auto* variable = spec.task.mutable_command()->mutable_environment()->add_variables();
   variable->set_name("GREETING");
   variable->set_value("hello");
@@ -96,7 +96,7 @@ TEST_CASE("build_command_line: shell, argv, environment, docker") {
            shell->environment.end();
   };
   CHECK(has("GREETING=hello"));
-  CHECK(has("MESOS_SANDBOX=/work/sandboxes/t1"));
+  CHECK(has("MESOS_SANDBOX=/srv/sandboxes/t1"));
   CHECK(has("MESOS_TASK_ID=t1"));
   CHECK(has("MESOS_FRAMEWORK_ID=fw"));
 
@@ -124,7 +124,7 @@ TEST_CASE("build_command_line: shell, argv, environment, docker") {
   CHECK(std::find(docker->argv.begin(), docker->argv.end(), "MESOS_SANDBOX=/mnt/mesos/sandbox") !=
         docker->argv.end());
 
-  LaunchSpec empty = spec_for("/work", "t2", "");
+  LaunchSpec empty = spec_for("/srv", "t2", "");
   empty.task.mutable_command()->clear_value();
   CHECK_FALSE(build_command_line(empty, ""));
 }

@@ -332,9 +332,8 @@ TEST_CASE("tasks: a rejected ACCEPT or an invalid offer puts the task back to pe
   h.subscribe();
   h.master.call_answers.clear();
   // After REVIVE and the implicit RECONCILE (both 202), the ACCEPT is refused.
-  REQUIRE(run_until(h.io, [&] {
-    return !h.calls(Call::REVIVE).empty() && !h.calls(Call::RECONCILE).empty();
-  }));
+  REQUIRE(run_until(
+      h.io, [&] { return !h.calls(Call::REVIVE).empty() && !h.calls(Call::RECONCILE).empty(); }));
   h.master.call_answers.push_back({400, "Failed to validate scheduler::Call: bad offer"});
   h.offer(2, 1024);
   auto first = h.launched(1);
