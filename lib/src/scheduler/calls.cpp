@@ -153,12 +153,21 @@ void Client::request(std::vector<mesos::v1::Request> requests, CallDone done) {
 void Client::update_framework(mesos::v1::FrameworkInfo framework_info,
                               std::vector<std::string> suppressed_roles, CallDone done) {
   if (auto id = framework_id()) *framework_info.mutable_id() = *id;
-  impl_->note_update_framework(framework_info, suppressed_roles);
   Call call = make(Call::UPDATE_FRAMEWORK);
   auto* update = call.mutable_update_framework();
-  *update->mutable_framework_info() = std::move(framework_info);
-  copy_into(update->mutable_suppressed_roles(), suppressed_roles);
-  send(std::move(call), std::move(done));
+  *update->mutable_framework_info() = framework_info;
+  for (const auto& role : suppressed_roles)
+    update->add_suppressed_roles(role);
+  // Later SUBSCRIBEs carry the new FrameworkInfo only once the master has accepted it.
+  std::weak_ptr<Impl> weak = impl_;
+  send(std::move(call), [weak, framework_info = std::move(framework_info),
+                         suppressed_roles = std::move(suppressed_roles),
+                         done = std::move(done)](Result<void> result) {
+    if (result) {
+      if (auto impl = weak.lock()) impl->note_update_framework(framework_info, suppressed_roles);
+    }
+    if (done) done(std::move(result));
+  });
 }
 
 void Client::teardown(CallDone done) {

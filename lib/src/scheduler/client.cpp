@@ -96,6 +96,9 @@ Result<void> Client::Impl::start() {
   if (state_ == State::stopped) return fail(errc::stopped, "the client was stopped");
   if (started_) return {};
   if (options_.masters.empty()) return fail(errc::invalid_argument, "no master given");
+  if (!(options_.heartbeat_misses > 0) || options_.heartbeat_misses > 1000) {
+    return fail(errc::invalid_argument, "'heartbeat_misses' must be above 0 (and sane)");
+  }
   for (const auto& text : options_.masters) {
     auto master = parse_master(text);
     if (!master) return tl::unexpected(master.error());
@@ -138,8 +141,10 @@ void Client::Impl::stop(std::string_view reason) {
   stream_ended_.reset();
   reconciler_.clear();
   transition_to(State::stopped, reason);
-  // Callers of pending calls learn now, before stop() returns.
+  // Callers of pending calls learn now, before stop() returns; so do those whose answer was
+  // decided but not yet delivered.
   fail_calls(errc::stopped, "the client was stopped");
+  run_completions();
 }
 
 // --- Subscribing -----------------------------------------------------------------------------
@@ -182,6 +187,8 @@ void Client::Impl::connect() {
   stream_id_.clear();
   decoder_.reset();
   transition_to(State::connecting, fmt::format("subscribing at '{}'", current_.authority()));
+  // The state handler may have stopped the client.
+  if (state_ != State::connecting || generation != generation_) return;
 
   http::Request request;
   request.url = current_.scheduler_url();
@@ -223,8 +230,9 @@ void Client::Impl::on_stream_head(std::uint64_t generation, const http::Response
       stream_kind_ = StreamKind::events;
       auto type = head.header("Content-Type") ? parse_media_type(*head.header("Content-Type"))
                                               : std::nullopt;
-      decoder_.emplace(type.value_or(options_.content_type),
-                       RecordIODecoder::Options{.max_record_size = options_.max_event_size});
+      decoder_ = std::make_shared<EventStreamDecoder>(
+          type.value_or(options_.content_type),
+          RecordIODecoder::Options{.max_record_size = options_.max_event_size});
       return;
     }
     case 307: {
@@ -277,7 +285,8 @@ void Client::Impl::on_stream_data(std::uint64_t generation, std::string_view byt
   }
   counters_.bytes_received += bytes.size();
   auto self = shared_from_this();  // a handler may drop the last Client
-  auto fed = decoder_->feed(bytes, [&](const Event& event) { return on_event(generation, event); });
+  auto decoder = decoder_;         // stays alive even if a handler replaces or drops decoder_
+  auto fed = decoder->feed(bytes, [&](const Event& event) { return on_event(generation, event); });
   if (generation != generation_) return;  // a handler stopped, or the stream was replaced
   if (!fed) {
     log(LogLevel::error, fmt::format("scheduler: broken event stream from '{}': {}",
@@ -367,9 +376,12 @@ void Client::Impl::on_subscribed(const Event& event) {
   const auto& subscribed = event.subscribed();
   framework_id_ = subscribed.framework_id();
   *framework_.mutable_id() = subscribed.framework_id();
-  heartbeat_interval_seconds_ = subscribed.heartbeat_interval_seconds() > 0
-                                    ? subscribed.heartbeat_interval_seconds()
-                                    : kDefaultHeartbeatSeconds;
+  // A master's interval is trusted within reason: a huge or infinite one would overflow the
+  // watchdog's duration.
+  const double interval = subscribed.heartbeat_interval_seconds();
+  heartbeat_interval_seconds_ = interval > 0 && interval < 3600
+                                    ? interval
+                                    : (interval >= 3600 ? 3600 : kDefaultHeartbeatSeconds);
   ++counters_.subscriptions;
   backoff_.reset();
   redirects_in_row_ = 0;
@@ -558,10 +570,26 @@ CallCounts& Client::Impl::call_counts(const Call& call) {
 
 void Client::Impl::complete(CallDone done, Result<void> result) {
   if (!done) return;
+  completions_.emplace_back(std::move(done), std::move(result));
+  if (completions_posted_) return;
+  completions_posted_ = true;
   // Never from inside a Client method: the application may call back into the client.
-  boost::asio::post(executor_, [done = std::move(done), result = std::move(result)]() mutable {
-    done(std::move(result));
+  std::weak_ptr<Impl> weak = weak_from_this();
+  boost::asio::post(executor_, [weak] {
+    if (auto self = weak.lock()) {
+      self->completions_posted_ = false;
+      self->run_completions();
+    }
   });
+}
+
+void Client::Impl::run_completions() {
+  auto self = shared_from_this();  // a completion may drop the last Client
+  while (!completions_.empty()) {
+    auto [done, result] = std::move(completions_.front());
+    completions_.pop_front();
+    done(std::move(result));
+  }
 }
 
 void Client::Impl::send(Call call, CallDone done) {

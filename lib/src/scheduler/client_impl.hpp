@@ -81,6 +81,7 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   void on_call_answer(std::uint64_t generation, Result<http::Response> answer);
   void fail_calls(errc code, std::string_view reason);
   void complete(CallDone done, Result<void> result);
+  void run_completions();
   CallCounts& call_counts(const Call& call);
 
   std::vector<std::string> all_roles() const;
@@ -111,7 +112,9 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   int stream_status_ = 0;
   std::string stream_error_body_;  // first bytes of a non-200 answer, for the message
   std::string stream_id_;
-  std::optional<EventStreamDecoder> decoder_;
+  // Shared so that a handler that stops or reconnects the client while an event is being
+  // delivered does not destroy the decoder under its own feed().
+  std::shared_ptr<EventStreamDecoder> decoder_;
   // Why the stream ended, while the in-flight TEARDOWN's answer decides what that end means.
   std::optional<std::string> stream_ended_;
   double heartbeat_interval_seconds_ = 15;
@@ -122,6 +125,10 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   boost::asio::steady_timer reconcile_timer_;
   Backoff backoff_;
   Reconciler reconciler_;
+
+  // Completions decided but not yet delivered (delivered from a posted handler, or by stop()).
+  std::deque<std::pair<CallDone, Result<void>>> completions_;
+  bool completions_posted_ = false;
 
   std::deque<PendingCall> calls_;
   std::optional<PendingCall> in_flight_;

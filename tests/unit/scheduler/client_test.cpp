@@ -426,3 +426,88 @@ TEST_CASE("client: basic authentication on every request; the secret never logge
     CHECK_THAT(line, !Catch::Contains(secret) && !Catch::Contains("ZXRsOnMzY3IzdC12YWx1ZQ"));
   }
 }
+
+TEST_CASE("client: an ERROR split across reads ends the session cleanly", "[scheduler]") {
+  Harness h;
+  REQUIRE(h.client->start().has_value());
+  REQUIRE(h.subscribed());
+  Event error;
+  error.set_type(Event::ERROR);
+  error.mutable_error()->set_message("Framework has been removed");
+  std::string framed;
+  heatblast::recordio_append(framed, heatblast::MessageCodec(ContentType::protobuf).encode(error));
+  // The record completes inside a later read: the stop happens inside the decoder's feed().
+  h.master.send_raw(std::string_view(framed).substr(0, framed.size() - 3));
+  heatblast::testing::run_ready(h.io);
+  run_until(
+      h.io, [] { return false; }, 50ms);
+  h.master.send_raw(std::string_view(framed).substr(framed.size() - 3));
+  REQUIRE(run_until(h.io, [&] { return h.fatal.has_value(); }));
+  CHECK(h.fatal->code == errc::framework_removed);
+  CHECK(h.client->state() == State::stopped);
+}
+
+TEST_CASE("client: stop() from a state handler stops everything, even mid-connect", "[scheduler]") {
+  Harness h;
+  Handlers handlers = h.handlers();
+  int connecting = 0;
+  handlers.on_state = [&](State s, std::string_view) {
+    if (s == State::connecting && ++connecting == 2) h.client->stop();
+  };
+  Options options;
+  options.masters = {h.master.address()};
+  options.framework.set_user("u");
+  options.framework.set_name("n");
+  options.backoff = {.initial = 10ms, .max = 20ms, .multiplier = 2, .jitter = 0};
+  h.client = std::make_unique<Client>(h.io.get_executor(), options, handlers);
+  REQUIRE(h.client->start().has_value());
+  REQUIRE(h.subscribed());
+  h.master.stream.close();  // the reconnect's 'connecting' stops the client
+  REQUIRE(run_until(h.io, [&] { return h.client->state() == State::stopped; }));
+  run_until(
+      h.io, [] { return false; }, 100ms);
+  CHECK(h.master.subscribes.size() == 1);
+}
+
+TEST_CASE("client: no CallDone runs after stop() returned", "[scheduler]") {
+  Harness h(ContentType::protobuf, [](Options& o) { o.reconcile_on_subscribe = false; });
+  int after_stop = 0;
+  bool stopped = false;
+  h.client->revive({}, [&](heatblast::Result<void>) { after_stop += stopped; });
+  // The not-subscribed answer is decided at once but delivered later; stop() delivers it.
+  h.client->stop();
+  stopped = true;
+  run_until(
+      h.io, [] { return false; }, 50ms);
+  CHECK(after_stop == 0);
+}
+
+TEST_CASE("client: only an accepted UPDATE_FRAMEWORK changes later SUBSCRIBEs", "[scheduler]") {
+  Harness h(ContentType::protobuf, [](Options& o) { o.reconcile_on_subscribe = false; });
+  REQUIRE(h.client->start().has_value());
+  REQUIRE(h.subscribed());
+  h.master.call_answers.push_back({400, "Updating 'principal' is unsupported"});
+  mesos::v1::FrameworkInfo refused;
+  refused.set_user("tester");
+  refused.set_name("refused-name");
+  std::optional<heatblast::Result<void>> first;
+  h.client->update_framework(refused, {}, [&](heatblast::Result<void> r) { first = r; });
+  REQUIRE(run_until(h.io, [&] { return first.has_value(); }));
+  CHECK_FALSE(first->has_value());
+  h.master.stream.close();
+  REQUIRE(run_until(h.io, [&] { return h.master.subscribes.size() == 2; }));
+  CHECK(h.master.subscribes[1].call.subscribe().framework_info().name() == "client-test");
+  REQUIRE(h.subscribed());
+
+  h.master.call_answers.push_back({200, ""});
+  mesos::v1::FrameworkInfo accepted = refused;
+  accepted.set_name("renamed");
+  std::optional<heatblast::Result<void>> second;
+  h.client->update_framework(accepted, {}, [&](heatblast::Result<void> r) { second = r; });
+  REQUIRE(run_until(h.io, [&] { return second.has_value(); }));
+  CHECK(second->has_value());
+  h.master.stream.close();
+  REQUIRE(run_until(h.io, [&] { return h.master.subscribes.size() == 3; }));
+  CHECK(h.master.subscribes[2].call.subscribe().framework_info().name() == "renamed");
+  CHECK(h.master.subscribes[2].call.subscribe().framework_info().id().value() == "fw-1");
+}
