@@ -142,7 +142,9 @@ Result<void> SqliteStore::set_framework_id(std::string_view id) {
 }
 
 Result<void> SqliteStore::save_task(const tasks::TaskSpec& spec, const tasks::TaskRecord& record) {
-  const std::string bytes = to_stored(spec, record).SerializeAsString();
+  // Partial: a spec missing a proto2-required field (a Label without key...) is still saved
+  // rather than aborting the process; Mesos judges the TaskInfo when it is launched.
+  const std::string bytes = to_stored(spec, record).SerializePartialAsString();
   return db_->exec(
       "INSERT INTO tasks(name, record) VALUES(?1, ?2) "
       "ON CONFLICT(name) DO UPDATE SET record = excluded.record",
@@ -161,7 +163,7 @@ Result<std::vector<std::pair<tasks::TaskSpec, tasks::TaskRecord>>> SqliteStore::
   while ((rc = stmt.step()) == SQLITE_ROW) {
     StoredTask stored;
     const std::string bytes = stmt.column(1);
-    if (!stored.ParseFromString(bytes)) {
+    if (!stored.ParsePartialFromString(bytes)) {
       return fail(errc::io_error, fmt::format("store '{}': task '{}' has a corrupt record",
                                               db_->path, stmt.column(0)));
     }

@@ -158,6 +158,15 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
         last_revive_.reset();
         suppressed_ = false;
         want_offers();
+        // KILLs sent before the connection dropped may never have reached the master.
+        for (auto& [name, entry] : entries_) {
+          const bool out =
+              entry.record.phase == Phase::launched || entry.record.phase == Phase::active;
+          if (out && (entry.record.kill_requested || entry.timed_out)) {
+            entry.last_kill.reset();  // a new connection: not limited by the old one's KILL
+            send_kill(entry);
+          }
+        }
         break;
       case Event::OFFERS:
         on_offers(event.offers());
@@ -214,6 +223,7 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
     bool timed_out = false;
     std::optional<SteadyClock::time_point> running_since;
     std::optional<SteadyClock::time_point> deadline;  // -timeout of the current run
+    std::optional<SteadyClock::time_point> last_kill;
   };
 
   // --- reporting and persistence -------------------------------------------------------------
@@ -386,7 +396,16 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
     last_revive_ = now;
     revive_due_.reset();
     suppressed_ = false;
-    if (client_.state() == scheduler::State::subscribed) client_.revive(roles());
+    if (client_.state() != scheduler::State::subscribed) return;  // SUBSCRIBED calls us again
+    std::weak_ptr<Impl> weak = weak_from_this();
+    client_.revive(roles(), [weak](Result<void> result) {
+      auto self = weak.lock();
+      if (result || !self) return;
+      // Not revived (a rejected or unanswered call while still subscribed): try again after
+      // the rate limit, or pending work could wait for offers forever.
+      self->revive_due_ = SteadyClock::now() + self->options_.min_revive_interval;
+      self->arm_timer();
+    });
   }
 
   // --- statuses ------------------------------------------------------------------------------
@@ -409,7 +428,15 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
     if (status.has_message()) entry->record.message = status.message();
     if (status.has_agent_id()) entry->record.agent_id = status.agent_id().value();
 
-    if (!is_terminal(status.state())) {
+    // A partition-aware master answers reconciliation for a task it never knew with
+    // TASK_UNKNOWN, which is not terminal; for a launch never seen, it means the same as LOST.
+    const bool unknown_launch = previous_phase == Phase::launched && !previous_state &&
+                                status.state() == mesos::v1::TASK_UNKNOWN &&
+                                status.reason() == mesos::v1::TaskStatus::REASON_RECONCILIATION;
+    if (!is_terminal(status.state()) && !unknown_launch) {
+      // A run we asked to end is still alive: the KILL was lost (sent while disconnected, or
+      // dropped with the connection). Ask again.
+      if (entry->record.kill_requested || entry->timed_out) send_kill(*entry);
       if (status.state() == mesos::v1::TASK_RUNNING && !entry->running_since) {
         entry->running_since = SteadyClock::now();
       }
@@ -488,6 +515,10 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
 
   void send_kill(Entry& entry) {
     if (entry.record.task_id.empty()) return;
+    // Statuses of a dying task come fast; one KILL a second is plenty.
+    const auto now = SteadyClock::now();
+    if (entry.last_kill && now - *entry.last_kill < std::chrono::seconds(1)) return;
+    entry.last_kill = now;
     std::optional<mesos::v1::AgentID> agent;
     if (!entry.record.agent_id.empty()) {
       agent.emplace();

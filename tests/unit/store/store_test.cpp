@@ -208,3 +208,17 @@ TEST_CASE("store: a TaskManager saves its tasks and a new one adopts them", "[st
   CHECK(second.in_flight() == 1);
   CHECK(second.pending() == 1);
 }
+
+TEST_CASE("store: a spec missing a proto2-required field is saved, not fatal", "[store]") {
+  auto store = SqliteStore::open(":memory:");
+  REQUIRE(store.has_value());
+  auto spec = full_spec();
+  spec.labels.add_labels()->set_value("no key");  // Label.key is required
+  tasks::TaskRecord record;
+  record.name = spec.name;
+  REQUIRE((*store)->save_task(spec, record).has_value());
+  auto loaded = (*store)->load_tasks();
+  REQUIRE(loaded.has_value());
+  REQUIRE(loaded->size() == 1);
+  CHECK(loaded->front().first.labels.labels_size() == 2);
+}

@@ -351,3 +351,31 @@ TEST_CASE("tasks: a rejected ACCEPT or an invalid offer puts the task back to pe
   h.offer(2, 1024);
   CHECK(h.launched(3).size() == 1);
 }
+
+TEST_CASE("tasks: KILLs are sent again after a reconnect; TASK_UNKNOWN launches are redone",
+          "[tasks]") {
+  Harness h;
+  REQUIRE(h.manager->add(spec("svc")).has_value());
+  REQUIRE(h.manager->add(spec("fresh")).has_value());
+  h.subscribe();
+  h.offer(2, 1024);
+  auto tasks = h.launched(1);
+  REQUIRE(tasks.size() == 2);
+  const auto& svc = tasks[0].name() == "svc" ? tasks[0] : tasks[1];
+  const auto& fresh = tasks[0].name() == "svc" ? tasks[1] : tasks[0];
+  h.status(svc.task_id().value(), mesos::v1::TASK_RUNNING);
+  REQUIRE(run_until(h.io, [&] { return h.phase("svc") == Phase::active; }));
+  REQUIRE(h.manager->kill("svc").has_value());
+  REQUIRE(run_until(h.io, [&] { return h.calls(Call::KILL).size() == 1; }));
+
+  // The connection drops before the task ended: the KILL may be lost, so it goes out again.
+  h.master.stream.close();
+  REQUIRE(run_until(h.io, [&] { return h.calls(Call::KILL).size() == 2; }));
+  CHECK(h.calls(Call::KILL)[1].kill().task_id().value() == svc.task_id().value());
+
+  // A partition-aware master does not know the other launch.
+  h.status(fresh.task_id().value(), mesos::v1::TASK_UNKNOWN,
+           mesos::v1::TaskStatus::REASON_RECONCILIATION);
+  REQUIRE(run_until(h.io, [&] { return h.phase("fresh") == Phase::pending; }));
+  CHECK(h.manager->find("fresh")->launches == 0);
+}
