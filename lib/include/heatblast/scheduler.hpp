@@ -121,8 +121,10 @@ struct Counters {
 
 enum class LogLevel { debug, info, warning, error };
 
-// The application's side. Every handler runs on the client's executor, serially, never after
-// stop() returned and never from inside a Client method.
+// The application's side. Every handler runs on the client's executor, serially, and never
+// after stop() returned. on_state and on_log also run inside start() and stop() (the transition
+// they report happens there); the others run only from the client's own I/O completions. A
+// handler may call any Client method, stop() included, and may destroy the Client.
 struct Handlers {
   // Every event of the current subscription, SUBSCRIBED and HEARTBEAT included. The reference
   // is valid during the call only.
