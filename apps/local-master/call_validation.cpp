@@ -4,7 +4,9 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <google/protobuf/util/message_differencer.h>
 
+#include "allocator.hpp"
 #include "time.hpp"
 
 namespace heatblast::local_master {
@@ -32,6 +34,68 @@ bool has_legacy_role(const mesos::v1::FrameworkInfo& info) {
   return info.has_role();
 }
 #pragma GCC diagnostic pop
+
+bool same_message(const google::protobuf::Message& a, const google::protobuf::Message& b) {
+  return google::protobuf::util::MessageDifferencer::Equals(a, b);
+}
+
+// The executor's own checks (Mesos: the master's executor validation plus the agent's minimum
+// resources for the default executor). Returns its resources, normalized for the role.
+Result<Resources> validate_group_executor(const mesos::v1::ExecutorInfo& executor,
+                                          const LaunchContext& context) {
+  const std::string& id = executor.executor_id().value();
+  auto valid_id = validate_id("ExecutorID", id);
+  if (!valid_id) return tl::unexpected(valid_id.error());
+  if (!executor.has_type()) return invalid("'ExecutorInfo.type' must be set");
+  if (executor.type() == mesos::v1::ExecutorInfo::UNKNOWN) return invalid("Unknown executor type");
+  if (executor.type() == mesos::v1::ExecutorInfo::CUSTOM) {
+    return invalid("local-master runs task groups with the DEFAULT executor only");
+  }
+  if (executor.has_command()) {
+    return invalid("'ExecutorInfo.command' must not be set for 'DEFAULT' executor");
+  }
+  if (!executor.has_framework_id()) return invalid("'ExecutorInfo.framework_id' must be set");
+  if (executor.framework_id().value() != context.framework_id) {
+    return invalid(
+        fmt::format("ExecutorInfo has an invalid FrameworkID (Actual: {} vs Expected: {})",
+                    executor.framework_id().value(), context.framework_id));
+  }
+  if (executor.shutdown_grace_period().nanoseconds() < 0) {
+    return invalid("ExecutorInfo's 'shutdown_grace_period' must be non-negative");
+  }
+  if (executor.has_container() && executor.container().type() == mesos::v1::ContainerInfo::DOCKER) {
+    return invalid("Docker ContainerInfo is not supported on the executor");
+  }
+  auto resources = normalize_task_resources(executor.resources(), context.role);
+  if (!resources) return invalid("Executor uses invalid resources: " + resources.error().message);
+  if (resources->scalar("cpus") < 0.01) {
+    return invalid(fmt::format("Executor '{}' uses less CPUs ({}) than the minimum required (0.01)",
+                               id, resources->scalar("cpus")));
+  }
+  if (resources->scalar("mem") < 32) {
+    return invalid(fmt::format("Executor '{}' uses less memory ({}) than the minimum required (32)",
+                               id, resources->scalar("mem")));
+  }
+  if (resources->scalar("disk") <= 0) return invalid(fmt::format("Executor '{}' uses no disk", id));
+  return resources;
+}
+
+// The checks a task of a group adds to validate_task.
+Result<void> validate_group_member(const mesos::v1::TaskInfo& task,
+                                   const mesos::v1::ExecutorInfo& executor) {
+  if (task.has_executor() && !same_message(task.executor(), executor)) {
+    return invalid(fmt::format("The `ExecutorInfo` of task '{}' is different from executor '{}'",
+                               task.task_id().value(), executor.executor_id().value()));
+  }
+  if (!task.has_command()) {
+    return invalid(
+        fmt::format("Task '{}' of a task group needs 'TaskInfo.command'", task.task_id().value()));
+  }
+  if (task.has_container() && task.container().type() == mesos::v1::ContainerInfo::DOCKER) {
+    return invalid("Docker ContainerInfo is not supported on the task");
+  }
+  return {};
+}
 
 Result<void> validate_uuid(const std::string& bytes) {
   if (bytes.size() != 16) return invalid("Not a valid UUID");
@@ -201,6 +265,86 @@ Result<void> validate_framework_info(
     }
   }
   return {};
+}
+
+Result<Resources> validate_task(const mesos::v1::TaskInfo& task, const LaunchContext& context) {
+  const std::string& id = task.task_id().value();
+  auto valid_id = validate_id("TaskID", id);
+  if (!valid_id) return tl::unexpected(valid_id.error());
+  if (context.task_id_taken && context.task_id_taken(id)) {
+    return invalid("Task has duplicate ID: " + id);
+  }
+  if (task.agent_id().value() != context.agent_id) {
+    return invalid(fmt::format("Task uses invalid agent {} while agent {} is expected",
+                               task.agent_id().value(), context.agent_id));
+  }
+  if (task.kill_policy().has_grace_period() &&
+      task.kill_policy().grace_period().nanoseconds() < 0) {
+    return invalid("Task's 'kill_policy.grace_period' must be non-negative");
+  }
+  if (task.resources().empty()) return invalid("Task uses no resources");
+  auto resources = normalize_task_resources(task.resources(), context.role);
+  if (!resources) return invalid("Task uses invalid resources: " + resources.error().message);
+  return resources;
+}
+
+Result<Resources> validate_launch_task(const mesos::v1::TaskInfo& task,
+                                       const LaunchContext& context, const Resources& available) {
+  auto resources = validate_task(task, context);
+  if (!resources) return resources;
+  if (task.has_executor() == task.has_command()) {
+    return invalid(
+        "Task should have at least one (but not both) of CommandInfo or ExecutorInfo present");
+  }
+  if (task.has_executor()) {
+    return invalid(
+        "local-master runs command tasks only: custom executors ('TaskInfo.executor') are not "
+        "supported");
+  }
+  if (!available.contains(*resources)) {
+    return invalid(fmt::format(
+        "Total resources {} required by task and its executor is more than available {}",
+        heatblast::to_string(*resources), heatblast::to_string(available)));
+  }
+  return resources;
+}
+
+Result<TaskGroupResources> validate_task_group(
+    const mesos::v1::Offer::Operation::LaunchGroup& launch, const LaunchContext& context,
+    const Resources& available, const mesos::v1::ExecutorInfo* existing, bool existing_running) {
+  const auto& executor = launch.executor();
+  auto executor_resources = validate_group_executor(executor, context);
+  if (!executor_resources) return tl::unexpected(executor_resources.error());
+  if (existing != nullptr && !same_message(*existing, executor)) {
+    return invalid(
+        "ExecutorInfo is not compatible with existing ExecutorInfo with same ExecutorID");
+  }
+  if (launch.task_group().tasks().empty()) return invalid("Task group is empty");
+
+  TaskGroupResources out;
+  out.executor = std::move(*executor_resources);
+  if (!existing_running) out.total = out.executor;
+  // Ids are unique across the group too, not only against what was taken before it.
+  std::set<std::string> ids_in_group;
+  LaunchContext member_context = context;
+  member_context.task_id_taken = [&](const std::string& id) {
+    return ids_in_group.contains(id) || (context.task_id_taken && context.task_id_taken(id));
+  };
+  for (const auto& task : launch.task_group().tasks()) {
+    auto resources = validate_task(task, member_context);
+    if (!resources) return tl::unexpected(resources.error());
+    auto member = validate_group_member(task, executor);
+    if (!member) return tl::unexpected(member.error());
+    ids_in_group.insert(task.task_id().value());
+    out.total += *resources;
+    out.tasks.push_back(std::move(*resources));
+  }
+  if (!available.contains(out.total)) {
+    return invalid(fmt::format(
+        "Total resources {} required by task group and its executor are more than available {}",
+        heatblast::to_string(out.total), heatblast::to_string(available)));
+  }
+  return out;
 }
 
 }  // namespace heatblast::local_master

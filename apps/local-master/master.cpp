@@ -514,228 +514,129 @@ void Master::drop_launch(Framework& framework, const mesos::v1::TaskInfo& task, 
   send(framework, event);
 }
 
-Result<Resources> Master::validate_task(const Framework& framework, const mesos::v1::TaskInfo& task,
-                                        const Agent& agent, const std::string& role,
-                                        const std::set<std::string>& ids_in_call) const {
-  auto invalid = [](std::string message) {
-    return fail(errc::invalid_argument, std::move(message));
-  };
-  const std::string& id = task.task_id().value();
-  auto valid_id = validate_id("TaskID", id);
-  if (!valid_id) return tl::unexpected(valid_id.error());
-  if (framework.tasks.contains(id) || ids_in_call.contains(id)) {
-    return invalid("Task has duplicate ID: " + id);
-  }
-  if (task.agent_id().value() != agent.id.value()) {
-    return invalid(fmt::format("Task uses invalid agent {} while agent {} is expected",
-                               task.agent_id().value(), agent.id.value()));
-  }
-  if (task.kill_policy().has_grace_period() &&
-      task.kill_policy().grace_period().nanoseconds() < 0) {
-    return invalid("Task's 'kill_policy.grace_period' must be non-negative");
-  }
-  if (task.resources().empty()) return invalid("Task uses no resources");
-  auto resources = normalize_task_resources(task.resources(), role);
-  if (!resources) return invalid("Task uses invalid resources: " + resources.error().message);
-  return resources;
-}
-
 void Master::accept(Framework& framework, const Call::Accept& accept, TimePoint now) {
   const std::string framework_id = framework.info.id().value();
   auto taken = allocator_->take_offers(framework_id, accept.offer_ids());
   if (!taken) {
     allocator_->recover_offers(framework_id, accept.offer_ids());
-    const TaskState state =
-        partition_aware(framework.info) ? mesos::v1::TASK_DROPPED : mesos::v1::TASK_LOST;
-    const std::string message = "Task launched with invalid offers: " + taken.error().message;
-    for (const auto& operation : accept.operations()) {
-      if (operation.type() == mesos::v1::Offer::Operation::LAUNCH) {
-        for (const auto& task : operation.launch().task_infos()) {
-          drop_launch(framework, task, state, TaskStatus::REASON_INVALID_OFFERS, message, now);
-        }
-      } else if (operation.type() == mesos::v1::Offer::Operation::LAUNCH_GROUP) {
-        for (const auto& task : operation.launch_group().task_group().tasks()) {
-          drop_launch(framework, task, state, TaskStatus::REASON_INVALID_OFFERS, message, now);
-        }
-      }
-    }
+    drop_launches(framework, accept, "Task launched with invalid offers: " + taken.error().message,
+                  now);
     return;
   }
-
-  const Agent* agent = allocator_->find_agent(taken->agent_id);
-  const std::string role = taken->role;
-  Resources remaining = taken->resources;
-  std::set<std::string> ids_in_call;
-
+  OfferUse use{*allocator_->find_agent(taken->agent_id), taken->role, taken->resources, {}};
   for (const auto& operation : accept.operations()) {
     using Operation = mesos::v1::Offer::Operation;
     switch (operation.type()) {
-      case Operation::LAUNCH: {
-        for (const auto& task : operation.launch().task_infos()) {
-          auto resources = validate_task(framework, task, *agent, role, ids_in_call);
-          if (resources && (task.has_executor() == task.has_command())) {
-            resources = fail(errc::invalid_argument,
-                             "Task should have at least one (but not both) of CommandInfo or "
-                             "ExecutorInfo present");
-          }
-          if (resources && task.has_executor()) {
-            resources = fail(errc::invalid_argument,
-                             "local-master runs command tasks only: custom executors "
-                             "('TaskInfo.executor') are not supported");
-          }
-          if (resources && !remaining.contains(*resources)) {
-            resources = fail(
-                errc::invalid_argument,
-                fmt::format("Total resources {} required by task and its executor "
-                            "is more than available {}",
-                            heatblast::to_string(*resources), heatblast::to_string(remaining)));
-          }
-          if (!resources) {
-            drop_launch(framework, task, mesos::v1::TASK_ERROR, TaskStatus::REASON_TASK_INVALID,
-                        resources.error().message, now);
-            continue;
-          }
-          ids_in_call.insert(task.task_id().value());
-          remaining -= *resources;
-          launch_task(framework, task, nullptr, *agent, *resources, now);
-        }
+      case Operation::LAUNCH:
+        launch(framework, operation.launch(), use, now);
         break;
-      }
-      case Operation::LAUNCH_GROUP: {
-        const auto& executor = operation.launch_group().executor();
-        const auto& group = operation.launch_group().task_group();
-        const std::string executor_id = executor.executor_id().value();
-        auto error = [&]() -> std::optional<std::string> {
-          auto valid_id = validate_id("ExecutorID", executor_id);
-          if (!valid_id) return valid_id.error().message;
-          if (!executor.has_type()) return "'ExecutorInfo.type' must be set";
-          if (executor.type() == mesos::v1::ExecutorInfo::UNKNOWN) return "Unknown executor type";
-          if (executor.type() == mesos::v1::ExecutorInfo::CUSTOM) {
-            return "local-master runs task groups with the DEFAULT executor only";
-          }
-          if (executor.has_command()) {
-            return "'ExecutorInfo.command' must not be set for 'DEFAULT' executor";
-          }
-          if (!executor.has_framework_id()) return "'ExecutorInfo.framework_id' must be set";
-          if (executor.framework_id().value() != framework_id) {
-            return fmt::format(
-                "ExecutorInfo has an invalid FrameworkID (Actual: {} vs Expected: {})",
-                executor.framework_id().value(), framework_id);
-          }
-          if (executor.shutdown_grace_period().nanoseconds() < 0) {
-            return "ExecutorInfo's 'shutdown_grace_period' must be non-negative";
-          }
-          if (executor.has_container() &&
-              executor.container().type() == mesos::v1::ContainerInfo::DOCKER) {
-            return "Docker ContainerInfo is not supported on the executor";
-          }
-          return std::nullopt;
-        }();
-        Resources executor_resources;
-        if (!error) {
-          auto normalized = normalize_task_resources(executor.resources(), role);
-          if (!normalized) {
-            error = "Executor uses invalid resources: " + normalized.error().message;
-          } else {
-            executor_resources = std::move(*normalized);
-            if (executor_resources.scalar("cpus") < 0.01) {
-              error =
-                  fmt::format("Executor '{}' uses less CPUs ({}) than the minimum required (0.01)",
-                              executor_id, executor_resources.scalar("cpus"));
-            } else if (executor_resources.scalar("mem") < 32) {
-              error =
-                  fmt::format("Executor '{}' uses less memory ({}) than the minimum required (32)",
-                              executor_id, executor_resources.scalar("mem"));
-            } else if (executor_resources.scalar("disk") <= 0) {
-              error = fmt::format("Executor '{}' uses no disk", executor_id);
-            }
-          }
-        }
-        auto existing = framework.executors.find(executor_id);
-        const bool running =
-            existing != framework.executors.end() && !existing->second.live_tasks.empty();
-        if (!error && existing != framework.executors.end() &&
-            !google::protobuf::util::MessageDifferencer::Equals(existing->second.info, executor)) {
-          error = "ExecutorInfo is not compatible with existing ExecutorInfo with same ExecutorID";
-        }
-        if (!error && group.tasks().empty()) error = "Task group is empty";
-        Resources total = running ? Resources() : executor_resources;
-        std::vector<Resources> task_resources;
-        std::set<std::string> ids_in_group = ids_in_call;
-        for (const auto& task : group.tasks()) {
-          if (error) break;
-          auto resources = validate_task(framework, task, *agent, role, ids_in_group);
-          if (!resources) {
-            error = resources.error().message;
-          } else if (task.has_executor() && !google::protobuf::util::MessageDifferencer::Equals(
-                                                task.executor(), executor)) {
-            error = fmt::format("The `ExecutorInfo` of task '{}' is different from executor '{}'",
-                                task.task_id().value(), executor_id);
-          } else if (!task.has_command()) {
-            error = fmt::format("Task '{}' of a task group needs 'TaskInfo.command'",
-                                task.task_id().value());
-          } else if (task.has_container() &&
-                     task.container().type() == mesos::v1::ContainerInfo::DOCKER) {
-            error = "Docker ContainerInfo is not supported on the task";
-          } else {
-            ids_in_group.insert(task.task_id().value());
-            total += *resources;
-            task_resources.push_back(std::move(*resources));
-          }
-        }
-        if (!error && !remaining.contains(total)) {
-          error = fmt::format(
-              "Total resources {} required by task group and its executor are "
-              "more than available {}",
-              heatblast::to_string(total), heatblast::to_string(remaining));
-        }
-        if (error) {
-          for (const auto& task : group.tasks()) {
-            drop_launch(framework, task, mesos::v1::TASK_ERROR,
-                        TaskStatus::REASON_TASK_GROUP_INVALID, *error, now);
-          }
-          break;
-        }
-        remaining -= total;
-        GroupExecutor& group_executor = framework.executors[executor_id];
-        if (!running) {
-          group_executor.info = executor;
-          group_executor.agent_id = agent->id;
-          group_executor.resources = executor_resources;
-          allocator_->use(framework_id, agent->id.value(), executor_resources);
-        }
-        for (int i = 0; i < group.tasks_size(); ++i) {
-          ids_in_call.insert(group.tasks(i).task_id().value());
-          group_executor.live_tasks.insert(group.tasks(i).task_id().value());
-        }
-        for (int i = 0; i < group.tasks_size(); ++i) {
-          launch_task(framework, group.tasks(i), &group_executor.info, *agent,
-                      task_resources[static_cast<std::size_t>(i)], now);
-        }
+      case Operation::LAUNCH_GROUP:
+        launch_group(framework, operation.launch_group(), use, now);
         break;
-      }
       case Operation::UNKNOWN:
         break;
-      default: {
-        const std::string type = Operation::Type_Name(operation.type());
-        log(fmt::format("framework '{}': '{}' operations are not supported; ignored", framework_id,
-                        type));
-        if (operation.has_id()) {
-          Event event = event_of(Event::UPDATE_OPERATION_STATUS);
-          auto* status = event.mutable_update_operation_status()->mutable_status();
-          *status->mutable_operation_id() = operation.id();
-          status->set_state(mesos::v1::OPERATION_ERROR);
-          status->set_message(fmt::format("local-master does not support '{}' operations", type));
-          *status->mutable_agent_id() = agent->id;
-          send(framework, event);
-        }
+      default:
+        refuse_operation(framework, operation, use.agent);
         break;
+    }
+  }
+  allocator_->return_unused(framework_id, use.agent.id.value(), use.role, use.remaining,
+                            accept.filters(), now);
+  allocation_pending_ = true;
+}
+
+void Master::drop_launches(Framework& framework, const Call::Accept& accept,
+                           const std::string& message, TimePoint now) {
+  const TaskState state =
+      partition_aware(framework.info) ? mesos::v1::TASK_DROPPED : mesos::v1::TASK_LOST;
+  for (const auto& operation : accept.operations()) {
+    if (operation.type() == mesos::v1::Offer::Operation::LAUNCH) {
+      for (const auto& task : operation.launch().task_infos()) {
+        drop_launch(framework, task, state, TaskStatus::REASON_INVALID_OFFERS, message, now);
+      }
+    } else if (operation.type() == mesos::v1::Offer::Operation::LAUNCH_GROUP) {
+      for (const auto& task : operation.launch_group().task_group().tasks()) {
+        drop_launch(framework, task, state, TaskStatus::REASON_INVALID_OFFERS, message, now);
       }
     }
   }
-  allocator_->return_unused(framework_id, agent->id.value(), role, remaining, accept.filters(),
-                            now);
-  allocation_pending_ = true;
+}
+
+LaunchContext Master::launch_context(const Framework& framework, const OfferUse& use) const {
+  LaunchContext context;
+  context.framework_id = framework.info.id().value();
+  context.agent_id = use.agent.id.value();
+  context.role = use.role;
+  context.task_id_taken = [&framework, &use](const std::string& id) {
+    return framework.tasks.contains(id) || use.ids_in_call.contains(id);
+  };
+  return context;
+}
+
+void Master::launch(Framework& framework, const mesos::v1::Offer::Operation::Launch& launch,
+                    OfferUse& use, TimePoint now) {
+  for (const auto& task : launch.task_infos()) {
+    auto resources = validate_launch_task(task, launch_context(framework, use), use.remaining);
+    if (!resources) {
+      drop_launch(framework, task, mesos::v1::TASK_ERROR, TaskStatus::REASON_TASK_INVALID,
+                  resources.error().message, now);
+      continue;
+    }
+    use.ids_in_call.insert(task.task_id().value());
+    use.remaining -= *resources;
+    launch_task(framework, task, nullptr, use.agent, *resources, now);
+  }
+}
+
+void Master::launch_group(Framework& framework,
+                          const mesos::v1::Offer::Operation::LaunchGroup& launch, OfferUse& use,
+                          TimePoint now) {
+  const auto& executor = launch.executor();
+  const auto& tasks = launch.task_group().tasks();
+  const std::string executor_id = executor.executor_id().value();
+  auto existing = framework.executors.find(executor_id);
+  const bool known = existing != framework.executors.end();
+  const bool running = known && !existing->second.live_tasks.empty();
+  auto resources = validate_task_group(launch, launch_context(framework, use), use.remaining,
+                                       known ? &existing->second.info : nullptr, running);
+  if (!resources) {
+    for (const auto& task : tasks) {
+      drop_launch(framework, task, mesos::v1::TASK_ERROR, TaskStatus::REASON_TASK_GROUP_INVALID,
+                  resources.error().message, now);
+    }
+    return;
+  }
+  use.remaining -= resources->total;
+  GroupExecutor& group_executor = framework.executors[executor_id];
+  if (!running) {
+    group_executor.info = executor;
+    group_executor.agent_id = use.agent.id;
+    group_executor.resources = resources->executor;
+    allocator_->use(framework.info.id().value(), use.agent.id.value(), resources->executor);
+  }
+  for (const auto& task : tasks) {
+    use.ids_in_call.insert(task.task_id().value());
+    group_executor.live_tasks.insert(task.task_id().value());
+  }
+  for (int i = 0; i < tasks.size(); ++i) {
+    launch_task(framework, tasks[i], &group_executor.info, use.agent,
+                resources->tasks[static_cast<std::size_t>(i)], now);
+  }
+}
+
+void Master::refuse_operation(Framework& framework, const mesos::v1::Offer::Operation& operation,
+                              const Agent& agent) {
+  const std::string type = mesos::v1::Offer::Operation::Type_Name(operation.type());
+  log(fmt::format("framework '{}': '{}' operations are not supported; ignored",
+                  framework.info.id().value(), type));
+  if (!operation.has_id()) return;
+  Event event = event_of(Event::UPDATE_OPERATION_STATUS);
+  auto* status = event.mutable_update_operation_status()->mutable_status();
+  *status->mutable_operation_id() = operation.id();
+  status->set_state(mesos::v1::OPERATION_ERROR);
+  status->set_message(fmt::format("local-master does not support '{}' operations", type));
+  *status->mutable_agent_id() = agent.id;
+  send(framework, event);
 }
 
 void Master::launch_task(Framework& framework, const mesos::v1::TaskInfo& info,

@@ -31,6 +31,7 @@
 #include <mesos/v1/scheduler/scheduler.pb.h>
 
 #include "allocator.hpp"
+#include "call_validation.hpp"
 #include "checkpoint.hpp"
 #include "heatblast/error.hpp"
 #include "heatblast/resources.hpp"
@@ -299,10 +300,23 @@ class Master {
   HttpAnswer update_framework(Framework& framework,
                               const mesos::v1::scheduler::Call::UpdateFramework& update);
 
-  // ACCEPT helpers.
-  Result<Resources> validate_task(const Framework& framework, const mesos::v1::TaskInfo& task,
-                                  const Agent& agent, const std::string& role,
-                                  const std::set<std::string>& ids_in_call) const;
+  // ACCEPT helpers: the steps of `accept`, in order. The checks themselves are pure
+  // functions in call_validation.hpp.
+  struct OfferUse {  // the offers an ACCEPT took, as its operations use them up
+    const Agent& agent;
+    std::string role;
+    Resources remaining;
+    std::set<std::string> ids_in_call;  // task ids launched earlier in the call
+  };
+  void drop_launches(Framework& framework, const mesos::v1::scheduler::Call::Accept& accept,
+                     const std::string& message, TimePoint now);
+  LaunchContext launch_context(const Framework& framework, const OfferUse& use) const;
+  void launch(Framework& framework, const mesos::v1::Offer::Operation::Launch& launch,
+              OfferUse& use, TimePoint now);
+  void launch_group(Framework& framework, const mesos::v1::Offer::Operation::LaunchGroup& launch,
+                    OfferUse& use, TimePoint now);
+  void refuse_operation(Framework& framework, const mesos::v1::Offer::Operation& operation,
+                        const Agent& agent);
   void launch_task(Framework& framework, const mesos::v1::TaskInfo& task,
                    const mesos::v1::ExecutorInfo* group_executor, const Agent& agent,
                    const Resources& resources, TimePoint now);
