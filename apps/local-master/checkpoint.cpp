@@ -170,6 +170,16 @@ void Checkpoint::rollback() {
   (void)exec("ROLLBACK;");
 }
 
+Result<void> Checkpoint::transaction(const std::function<Result<void>()>& writes) {
+  auto begun = begin();
+  if (!begun) return begun;
+  auto written = writes();
+  if (written) written = commit();
+  // A failed COMMIT (SQLITE_BUSY, a full disk) leaves the transaction open: end it too.
+  if (!written) rollback();
+  return written;
+}
+
 Result<void> Checkpoint::put_meta(const std::string& key, const std::string& value) {
   Statement stmt(db_, "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2);");
   if (!stmt.ok()) return tl::unexpected(error("prepare meta"));

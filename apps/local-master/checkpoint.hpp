@@ -7,6 +7,7 @@
 // (not necessarily a power loss).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -65,9 +66,10 @@ class Checkpoint {
   // Everything stored. Errors: errc::io_error, errc::protobuf_parse for a corrupt record.
   Result<RecoveredState> load();
 
-  Result<void> begin();
-  Result<void> commit();
-  void rollback();
+  // Runs `writes` (calls of the put_* / erase_* below) as one transaction: all of them are
+  // stored, or, when one of them or the commit fails, none (rolled back). The writers are only
+  // valid inside `writes`. Errors: the first failure, errc::io_error with SQLite's message.
+  Result<void> transaction(const std::function<Result<void>()>& writes);
 
   Result<void> put_meta(const std::string& key, const std::string& value);
   Result<void> put_framework(const FrameworkRecord& record);
@@ -77,6 +79,9 @@ class Checkpoint {
  private:
   Checkpoint(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   Result<void> exec(const char* sql);
+  Result<void> begin();
+  Result<void> commit();
+  void rollback();
   Error error(const std::string& what) const;
 
   sqlite3* db_ = nullptr;

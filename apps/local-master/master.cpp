@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <random>
+#include <type_traits>
 #include <utility>
 
 #include <fmt/format.h>
@@ -49,6 +50,35 @@ std::uint32_t ip_in_network_order(const std::string& ip) {
   in_addr address{};
   if (::inet_pton(AF_INET, ip.c_str(), &address) != 1) return 0;
   return address.s_addr;
+}
+
+// The fields a Task keeps in its checkpoint record, listed once for both directions:
+// `copy(task_field, record_field)` stores them (Master::record_of) and restores them
+// (Master::restore_task). A Task field that must survive a restart is one line here, plus its
+// column in checkpoint.cpp.
+template <class TaskT, class RecordT, class Copy>
+void persisted_task_fields(TaskT& task, RecordT& record, Copy copy) {
+  copy(task.framework_id, record.framework_id);
+  copy(task.info, record.info);
+  copy(task.executor_id, record.executor_id);
+  copy(task.container_id, record.container_id);
+  copy(task.sandbox, record.sandbox);
+  copy(task.latest, record.latest);
+  copy(task.updates.pending, record.pending);
+  copy(task.pid, record.pid);
+  copy(task.pgid, record.pgid);
+  copy(task.killed, record.killed);
+  copy(task.ended, record.ended);
+}
+
+// `to = from`, or element-wise between containers of different kinds (a deque and a vector).
+template <class To, class From>
+void copy_field(To& to, const From& from) {
+  if constexpr (std::is_assignable_v<To&, const From&>) {
+    to = from;
+  } else {
+    to.assign(from.begin(), from.end());
+  }
 }
 
 bool partition_aware(const mesos::v1::FrameworkInfo& info) {
@@ -171,17 +201,14 @@ Result<void> Master::recover(TimePoint now) {
     allocator_->add_agent(id, options_.agents[i]);
   }
   if (checkpoint_ && !new_meta.empty()) {
-    auto begun = checkpoint_->begin();
-    if (!begun) return begun;
-    for (const auto& [key, value] : new_meta) {
-      auto put = checkpoint_->put_meta(key, value);
-      if (!put) {
-        checkpoint_->rollback();
-        return put;
+    auto written = checkpoint_->transaction([&]() -> Result<void> {
+      for (const auto& [key, value] : new_meta) {
+        auto put = checkpoint_->put_meta(key, value);
+        if (!put) return put;
       }
-    }
-    auto committed = checkpoint_->commit();
-    if (!committed) return committed;
+      return {};
+    });
+    if (!written) return written;
   }
 
   for (auto& record : state.frameworks) {
@@ -220,32 +247,7 @@ Result<void> Master::recover(TimePoint now) {
       continue;
     }
     Framework& framework = fit->second;
-    Task task;
-    task.info = record.info;
-    task.framework_id = record.framework_id;
-    task.agent_id = record.info.agent_id();
-    task.executor_id = record.executor_id;
-    if (record.group_executor) task.group = record.group_executor->executor_id().value();
-    task.container_id = record.container_id;
-    task.sandbox = record.sandbox;
-    auto resources = Resources::from_proto(record.info.resources());
-    if (resources) task.resources = std::move(*resources);
-    task.latest = record.latest;
-    task.updates.pending.assign(record.pending.begin(), record.pending.end());
-    if (!task.updates.pending.empty()) {
-      task.updates.backoff = options_.status_update_retry_min;
-      task.updates.next_retry = now + task.updates.backoff;
-    }
-    task.pid = record.pid;
-    task.pgid = record.pgid;
-    task.running_reported = record.pid.has_value();
-    task.ended = record.ended;
-    task.killed = record.killed;
-    if (task.killed && !task.ended) {
-      task.kill_started = now;
-      task.escalate_at = now + grace_of(task.info.kill_policy(), options_.default_kill_grace);
-    }
-
+    Task task = restore_task(record, now);
     if (record.group_executor) {
       auto [eit, created] = framework.executors.try_emplace(task.group.value());
       if (created) {
@@ -1209,81 +1211,76 @@ void Master::flush() {
     return;
   }
   if (dirty_frameworks_.empty() && dirty_tasks_.empty()) return;
-  auto report = [this](const Error& error) {
-    log(fmt::format("checkpoint write failed (will retry): {}", error.what()));
-  };
-  auto begun = checkpoint_->begin();
-  if (!begun) {
-    report(begun.error());
-    return;
-  }
-  auto write_all = [this]() -> Result<void> {
-    for (const auto& id : dirty_frameworks_) {
-      FrameworkRecord record;
-      if (auto it = frameworks_.find(id); it != frameworks_.end()) {
-        record.info = it->second.info;
-        record.failover_deadline = it->second.failover_deadline;
-        if (const auto* allocation = allocator_->find_framework(id)) {
-          record.suppressed_roles.assign(allocation->suppressed_roles.begin(),
-                                         allocation->suppressed_roles.end());
-        }
-      } else if (auto removed = removed_frameworks_.find(id);
-                 removed != removed_frameworks_.end()) {
-        record.info = removed->second;
-        record.removed = true;
-      } else {
-        continue;
-      }
-      auto put = checkpoint_->put_framework(record);
-      if (!put) return put;
-    }
-    for (const auto& [framework_id, task_id] : dirty_tasks_) {
-      auto fit = frameworks_.find(framework_id);
-      const Task* task = nullptr;
-      if (fit != frameworks_.end()) {
-        auto tit = fit->second.tasks.find(task_id);
-        if (tit != fit->second.tasks.end()) task = &tit->second;
-      }
-      if (task == nullptr) {
-        auto erased = checkpoint_->erase_task(framework_id, task_id);
-        if (!erased) return erased;
-        continue;
-      }
-      TaskRecord record;
-      record.framework_id = framework_id;
-      record.info = task->info;
-      if (task->group) {
-        auto executor = fit->second.executors.find(*task->group);
-        if (executor != fit->second.executors.end()) record.group_executor = executor->second.info;
-      }
-      record.executor_id = task->executor_id;
-      record.container_id = task->container_id;
-      record.sandbox = task->sandbox;
-      record.latest = task->latest;
-      record.pending.assign(task->updates.pending.begin(), task->updates.pending.end());
-      record.pid = task->pid;
-      record.pgid = task->pgid;
-      record.killed = task->killed;
-      record.ended = task->ended;
-      auto put = checkpoint_->put_task(record);
-      if (!put) return put;
-    }
-    return {};
-  };
-  auto written = write_all();
+  auto written = checkpoint_->transaction([this] { return write_dirty(); });
   if (!written) {
-    checkpoint_->rollback();
-    report(written.error());
-    return;
-  }
-  auto committed = checkpoint_->commit();
-  if (!committed) {
-    checkpoint_->rollback();
-    report(committed.error());
+    log(fmt::format("checkpoint write failed (will retry): {}", written.error().what()));
     return;
   }
   dirty_frameworks_.clear();
   dirty_tasks_.clear();
+}
+
+Result<void> Master::write_dirty() {
+  for (const auto& id : dirty_frameworks_) {
+    FrameworkRecord record;
+    if (auto it = frameworks_.find(id); it != frameworks_.end()) {
+      record.info = it->second.info;
+      record.failover_deadline = it->second.failover_deadline;
+      if (const auto* allocation = allocator_->find_framework(id)) {
+        record.suppressed_roles.assign(allocation->suppressed_roles.begin(),
+                                       allocation->suppressed_roles.end());
+      }
+    } else if (auto removed = removed_frameworks_.find(id); removed != removed_frameworks_.end()) {
+      record.info = removed->second;
+      record.removed = true;
+    } else {
+      continue;
+    }
+    auto put = checkpoint_->put_framework(record);
+    if (!put) return put;
+  }
+  for (const auto& [framework_id, task_id] : dirty_tasks_) {
+    auto fit = frameworks_.find(framework_id);
+    const Task* task = nullptr;
+    if (fit != frameworks_.end()) {
+      auto tit = fit->second.tasks.find(task_id);
+      if (tit != fit->second.tasks.end()) task = &tit->second;
+    }
+    auto written = task != nullptr ? checkpoint_->put_task(record_of(fit->second, *task))
+                                   : checkpoint_->erase_task(framework_id, task_id);
+    if (!written) return written;
+  }
+  return {};
+}
+
+TaskRecord Master::record_of(const Framework& framework, const Task& task) {
+  TaskRecord record;
+  persisted_task_fields(task, record, [](const auto& from, auto& to) { copy_field(to, from); });
+  if (task.group) {
+    auto executor = framework.executors.find(*task.group);
+    if (executor != framework.executors.end()) record.group_executor = executor->second.info;
+  }
+  return record;
+}
+
+Master::Task Master::restore_task(const TaskRecord& record, TimePoint now) const {
+  Task task;
+  persisted_task_fields(task, record, [](auto& to, const auto& from) { copy_field(to, from); });
+  // What follows from the record rather than being stored.
+  task.agent_id = record.info.agent_id();
+  if (record.group_executor) task.group = record.group_executor->executor_id().value();
+  auto resources = Resources::from_proto(record.info.resources());
+  if (resources) task.resources = std::move(*resources);
+  if (!task.updates.pending.empty()) {
+    task.updates.backoff = options_.status_update_retry_min;
+    task.updates.next_retry = now + task.updates.backoff;
+  }
+  task.running_reported = record.pid.has_value();
+  if (task.killed && !task.ended) {
+    task.kill_started = now;
+    task.escalate_at = now + grace_of(task.info.kill_policy(), options_.default_kill_grace);
+  }
+  return task;
 }
 
 // ---------------------------------------------------------------------------------------------

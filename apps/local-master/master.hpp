@@ -353,7 +353,11 @@ class Master {
   void mark_framework(const std::string& framework_id);
   void mark_task(const std::string& framework_id, const std::string& task_id);
   void flush();
+  Result<void> write_dirty();  // inside the checkpoint's transaction
   Result<void> recover(TimePoint now);
+  // A Task and its checkpoint record, both ways (see persisted_task_fields in master.cpp).
+  static TaskRecord record_of(const Framework& framework, const Task& task);
+  Task restore_task(const TaskRecord& record, TimePoint now) const;
 
   MasterOptions options_;
   TaskRunner& runner_;
