@@ -19,6 +19,7 @@
 #include "heatblast/http_server.hpp"
 #include "heatblast/store.hpp"
 #include "heatblast/task_state.hpp"
+#include "machine.hpp"
 
 namespace heatblast::etl {
 namespace {
@@ -54,9 +55,7 @@ std::string state_name(TaskState state) {
 }
 
 std::string host_name() {
-  char name[256] = {};
-  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "UNKNOWN";
-  return name;
+  return apps::machine_hostname().value_or("UNKNOWN");
 }
 
 // An exclusive advisory lock on "<state file>.lock" for as long as the scheduler runs: two

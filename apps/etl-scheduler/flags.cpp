@@ -291,35 +291,6 @@ Flags defaults_for(const FlagDefaults& defaults) {
 
 }  // namespace
 
-Result<ListenAddress> parse_listen(std::string_view text) {
-  auto bad = [&](std::string_view why) {
-    return fail(errc::invalid_argument, fmt::format("'{}' is not ADDR:PORT: {}", text, why));
-  };
-  const auto colon = text.rfind(':');
-  if (colon == std::string_view::npos) return bad("no port");
-  std::string_view host = text.substr(0, colon);
-  const std::string_view port_text = text.substr(colon + 1);
-  unsigned port = 0;
-  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() ||
-      port > 65535) {
-    return bad("the port is not a number from 0 to 65535");
-  }
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  ListenAddress out;
-  out.port = static_cast<std::uint16_t>(port);
-  if (host.empty()) {
-    out.address = "0.0.0.0";
-  } else if (host == "localhost") {
-    out.address = "127.0.0.1";
-  } else {
-    out.address = std::string(host);
-  }
-  return out;
-}
-
 Result<Flags> parse_flags(const std::vector<std::string>& args, const FlagDefaults& defaults) {
   Flags flags = defaults_for(defaults);
   auto error = [](std::string message) { return fail(errc::invalid_argument, std::move(message)); };

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "heatblast/error.hpp"
+#include "host_port.hpp"
 
 namespace heatblast::etl {
 
@@ -66,12 +67,9 @@ Result<Flags> parse_flags(const std::vector<std::string>& args, const FlagDefaul
 // name order, each as "  -name type" and "    \t<description> (default ...)".
 std::string usage(std::string_view program, const FlagDefaults& defaults);
 
-// "-listen" text ("ADDR:PORT", ":PORT", "[::1]:PORT") as an IP literal and a port; ":8080" means
-// every IPv4 address (as Go's ":8080" does for the health endpoint).
-struct ListenAddress {
-  std::string address;
-  std::uint16_t port = 0;
-};
-Result<ListenAddress> parse_listen(std::string_view text);
+// "-listen" text ("ADDR:PORT", ":PORT", "[::1]:PORT"): the parser all the programs share; ":8080"
+// means every IPv4 address (as Go's ":8080" does for the health endpoint).
+using apps::ListenAddress;
+using apps::parse_listen;
 
 }  // namespace heatblast::etl
