@@ -1,16 +1,17 @@
-// local-master: a one-machine, Mesos-compatible master (see `local-master --help`).
-#include <unistd.h>
-
-#include <charconv>
+// local-master: a one-machine, Mesos-compatible master (see `local-master --help`). The flags
+// become Options in flags.cpp; this file only wires them to the server and the signals.
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "flags.hpp"
 #include "master_server.hpp"
@@ -18,6 +19,7 @@
 #include "simulated_runner.hpp"
 
 namespace lm = heatblast::local_master;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -34,105 +36,139 @@ int die(const std::string& message, int status = 1) {
   return status;
 }
 
-std::string machine_hostname() {
-  char name[256] = {};
-  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
-  return name;
-}
+// Without a work dir nothing can adopt the tasks later: SIGTERM them, SIGKILL what is left
+// after a grace period, and stop once every supervisor has been reaped (or give up).
+class TaskStopper {
+ public:
+  TaskStopper(boost::asio::io_context& io, lm::ProcessRunner& processes)
+      : io_(io), processes_(processes), timer_(io) {}
+
+  void start() {
+    started_ = std::chrono::steady_clock::now();
+    log_line(fmt::format("stopping {} task(s) (no --work-dir: nothing could adopt them)",
+                         processes_.live_tasks()));
+    processes_.signal_all(lm::TaskSignal::terminate, std::chrono::system_clock::now());
+    check();
+  }
+
+ private:
+  static constexpr auto kGrace = 3s;  // the command executor's default kill grace period
+  static constexpr auto kGiveUp = 6s;
+
+  void check() {
+    processes_.reap();
+    const auto elapsed = std::chrono::steady_clock::now() - started_;
+    if (processes_.live_tasks() == 0) {
+      log_line("every task has exited; stopped");
+      io_.stop();
+      return;
+    }
+    if (elapsed >= kGiveUp) {
+      log_line(fmt::format("{} task(s) did not exit after SIGKILL; stopped without them",
+                           processes_.live_tasks()));
+      io_.stop();
+      return;
+    }
+    if (elapsed >= kGrace && !killed_) {
+      killed_ = true;
+      log_line(fmt::format("{} task(s) still running after {} s: SIGKILL", processes_.live_tasks(),
+                           kGrace.count()));
+      processes_.signal_all(lm::TaskSignal::kill, std::chrono::system_clock::now());
+    }
+    // Reaped on a short timer: the server's SIGCHLD handler is gone with the server.
+    timer_.expires_after(20ms);
+    timer_.async_wait([this](boost::system::error_code ec) {
+      if (!ec) check();
+    });
+  }
+
+  boost::asio::io_context& io_;
+  lm::ProcessRunner& processes_;
+  boost::asio::steady_timer timer_;
+  std::chrono::steady_clock::time_point started_{};
+  bool killed_ = false;
+};
 
 }  // namespace
 
 int main(int argc, char** argv) {
   auto flags = lm::parse_flags(std::vector<std::string>(argv + 1, argv + argc));
-  if (!flags) return die(flags.error().what() + "\n" + lm::usage(), 2);
+  if (!flags) {
+    return die(flags.error().what() + " (see 'local-master --help')", 2);
+  }
   if (flags->help) {
     std::fputs(lm::usage().c_str(), stdout);
     return 0;
   }
-
-  lm::MasterServerOptions options;
-  const auto colon = flags->listen.rfind(':');
-  unsigned port = 0;
-  if (colon == std::string::npos ||
-      std::from_chars(flags->listen.data() + colon + 1, flags->listen.data() + flags->listen.size(),
-                      port)
-              .ec != std::errc() ||
-      port > 65535) {
-    return die(fmt::format("--listen: '{}' is not IP:PORT", flags->listen), 2);
+  if (flags->version) {
+    std::puts(lm::version_text().c_str());
+    return 0;
   }
-  options.address = flags->listen.substr(0, colon);
-  options.port = static_cast<std::uint16_t>(port);
-  options.replicas = flags->replicas;
+  auto options = lm::options_from(*flags);
+  if (!options) {
+    return die(options.error().what(),
+               options.error().code == heatblast::errc::invalid_argument ? 2 : 1);
+  }
+  lm::MasterServerOptions& server_options = options->server;
+  const std::string& work_dir = server_options.master.work_dir;
+  if (!options->quiet) server_options.master.log = log_line;
+  for (const auto& warning : options->warnings)
+    log_line("warning: " + warning);
 
-  lm::MasterOptions& master = options.master;
-  master.hostname = flags->hostname.empty() ? machine_hostname() : flags->hostname;
-  master.ip = options.address;
-  master.port = options.port;
-  master.heartbeat_interval = *lm::duration_from_seconds(flags->heartbeat_interval);
-  master.allocation_interval = *lm::duration_from_seconds(flags->allocation_interval);
-  master.work_dir = flags->work_dir;
-  if (!flags->quiet) master.log = log_line;
-
-  if (!flags->work_dir.empty()) {
+  if (!work_dir.empty()) {
     std::error_code ec;
-    std::filesystem::create_directories(flags->work_dir, ec);
-    if (ec)
-      return die(fmt::format("--work-dir: cannot create '{}': {}", flags->work_dir, ec.message()));
-  }
-
-  lm::AgentSpec agent;
-  if (flags->resources) {
-    auto resources = heatblast::parse_resources(*flags->resources);
-    if (!resources) return die(fmt::format("--resources: {}", resources.error().what()), 2);
-    agent.hostname = master.hostname;
-    agent.resources = std::move(*resources);
-  } else {
-    auto local =
-        lm::local_agent_spec(master.hostname, flags->work_dir.empty() ? "/tmp" : flags->work_dir);
-    if (!local) return die(local.error().what());
-    agent = std::move(*local);
-  }
-  if (flags->agents == 1) {
-    master.agents = {agent};
-  } else {
-    master.agents = lm::simulated_agents(static_cast<std::size_t>(flags->agents), agent.resources);
+    std::filesystem::create_directories(work_dir, ec);
+    if (ec) return die(fmt::format("--work-dir: cannot create '{}': {}", work_dir, ec.message()));
   }
 
   std::unique_ptr<lm::TaskRunner> runner;
   lm::ProcessRunner* processes = nullptr;
-  if (flags->simulate) {
-    lm::SimulatedRunnerOptions sim;
-    sim.defaults.duration = lm::duration_from_seconds(flags->simulate_duration);
-    runner = std::make_unique<lm::SimulatedRunner>(sim);
+  if (options->simulate) {
+    runner = std::make_unique<lm::SimulatedRunner>(options->simulated);
   } else {
-    lm::ProcessRunnerOptions run;
-    run.meta_dir = (flags->work_dir.empty() ? fmt::format("/tmp/local-master-{}", ::getpid())
-                                            : flags->work_dir) +
-                   "/meta";
-    auto owned = std::make_unique<lm::ProcessRunner>(run);
+    auto owned = std::make_unique<lm::ProcessRunner>(options->processes);
     processes = owned.get();
     runner = std::move(owned);
-    options.reap = [processes] { processes->reap(); };
+    server_options.reap = [processes] { processes->reap(); };
   }
 
   boost::asio::io_context io;
-  lm::MasterServer server(io.get_executor(), options, *runner);
+  lm::MasterServer server(io.get_executor(), server_options, *runner);
   if (auto started = server.start(); !started) return die(started.error().what());
   const auto ports = server.ports();
   for (std::size_t i = 0; i < ports.size(); ++i) {
     log_line(fmt::format("{} listening on {}:{}{}",
                          ports.size() > 1 ? fmt::format("replica {}", i) : std::string("master"),
-                         options.address, ports[i], i == 0 ? " (leader)" : ""));
+                         server_options.address, ports[i], i == 0 ? " (leader)" : ""));
   }
-  log_line(fmt::format("{} agent(s), each with '{}'; tasks {}", master.agents.size(),
-                       heatblast::to_string(master.agents.front().resources),
-                       flags->simulate ? "simulated" : "run as local processes"));
+  const auto& agents = server_options.master.agents;
+  log_line(fmt::format("{} agent(s), each with '{}'; tasks {}", agents.size(),
+                       heatblast::to_string(agents.front().resources),
+                       options->simulate ? "simulated" : "run as local processes"));
+  log_line(fmt::format(
+      "task sandboxes: {}/slaves/<agent>/frameworks/<framework>/executors/"
+      "<executor>/runs/<container>{}",
+      options->sandbox_root, work_dir.empty() ? "" : fmt::format("; checkpoint: {}", work_dir)));
 
+  std::optional<TaskStopper> stopper;
+  if (processes != nullptr) stopper.emplace(io, *processes);
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](boost::system::error_code, int signal) {
-    log_line(fmt::format("signal {}: stopping (tasks keep running)", signal));
+  signals.async_wait([&](boost::system::error_code ec, int signal) {
+    if (ec) return;
     server.stop();
-    io.stop();
+    if (processes == nullptr) {
+      log_line(fmt::format("signal {}: stopped (simulated tasks end with it)", signal));
+      io.stop();
+    } else if (!work_dir.empty()) {
+      log_line(fmt::format(
+          "signal {}: stopped; {} task(s) keep running, as a Mesos agent's do; a restart with "
+          "--work-dir={} adopts them",
+          signal, processes->live_tasks(), work_dir));
+      io.stop();
+    } else {
+      log_line(fmt::format("signal {}: stopping", signal));
+      stopper->start();
+    }
   });
   io.run();
   return 0;

@@ -135,7 +135,8 @@ class MasterServer::Impl {
         signals_(executor) {}
 
   Result<void> start() {
-    if (auto started = master_.start(now()); !started) return started;
+    // Bind first: a master that cannot listen must not recover the checkpoint (adopting and
+    // signalling tasks) nor say it runs.
     const int replicas = std::max(1, options_.replicas);
     for (int i = 0; i < replicas; ++i) {
       http::ServerOptions server_options;
@@ -179,6 +180,10 @@ class MasterServer::Impl {
       }
       servers_.push_back(std::move(server));
       running_.push_back(true);
+    }
+    if (auto started = master_.start(now()); !started) {
+      stop();
+      return started;
     }
     if (options_.reap) {
       signals_.add(SIGCHLD);
@@ -354,6 +359,10 @@ class MasterServer::Impl {
       return;
     }
     if (request.path == "/admin/fault") {
+      if (!options_.enable_fault_injection) {
+        responder.respond(404, text_headers(), "Not found");
+        return;
+      }
       on_admin(request, std::move(responder));
       return;
     }

@@ -26,6 +26,10 @@ struct MasterServerOptions {
   // tells which.
   std::uint16_t port = 5050;
   int replicas = 1;
+  // Serve POST /admin/fault (see apply_fault). Off: the path answers 404, so that nobody who
+  // reaches the port can stop replicas or break streams. Tests that pull switches over HTTP
+  // turn it on; the C++ fault switches below work either way.
+  bool enable_fault_injection = false;
   MasterOptions master;
   // Called on SIGCHLD and every `reap_interval` (a lost signal must not hang a task): with a
   // ProcessRunner, its reap(). Empty for a SimulatedRunner.
@@ -54,7 +58,7 @@ class MasterServer {
   MasterServer(const MasterServer&) = delete;
   MasterServer& operator=(const MasterServer&) = delete;
 
-  // Recovers the master's checkpoint, binds every replica, starts the timers. Errors:
+  // Binds every replica, then recovers the master's checkpoint and starts the timers. Errors:
   // errc::address_in_use, the checkpoint's.
   Result<void> start();
   // Closes every connection and timer; tasks keep running (they outlive local-master).

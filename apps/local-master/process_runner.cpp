@@ -47,9 +47,12 @@ bool is_executable_file(const std::string& path) {
          ::access(path.c_str(), X_OK) == 0;
 }
 
-// `name` looked up on `path_list` (a PATH value) as execvp would; `name` itself when it holds a
-// '/' or is not found (execve then reports the error).
-std::string find_on_path(const std::string& name, const std::string& path_list) {
+// `name` looked up on `path_list` (a PATH value) as execvp would, run in `cwd` (the directory
+// the command is executed in: a relative PATH entry resolves there, not in local-master's own
+// working directory); `name` itself when it holds a '/' or is not found (execve then reports
+// the error).
+std::string find_on_path(const std::string& name, const std::string& path_list,
+                         const std::string& cwd = ".") {
   if (name.find('/') != std::string::npos) return name;
   std::size_t start = 0;
   while (start <= path_list.size()) {
@@ -58,7 +61,9 @@ std::string find_on_path(const std::string& name, const std::string& path_list) 
     std::string dir = path_list.substr(start, end - start);
     if (dir.empty()) dir = ".";
     std::string candidate = dir + "/" + name;
-    if (is_executable_file(candidate)) return candidate;
+    const bool relative = dir.front() != '/';
+    const std::string checked = relative && !cwd.empty() ? cwd + "/" + candidate : candidate;
+    if (is_executable_file(checked)) return candidate;
     start = end + 1;
   }
   return name;
@@ -393,7 +398,7 @@ Result<CommandLine> build_command_line(const LaunchSpec& spec, const std::string
   } else {
     const std::string path_list =
         env_value(line.environment, "PATH").value_or(master_path_variable());
-    line.path = find_on_path(command.value(), path_list);
+    line.path = find_on_path(command.value(), path_list, spec.sandbox);
     if (command.arguments().empty()) {
       line.argv = {command.value()};
     } else {
@@ -403,7 +408,14 @@ Result<CommandLine> build_command_line(const LaunchSpec& spec, const std::string
   return line;
 }
 
-ProcessRunner::ProcessRunner(ProcessRunnerOptions options) : options_(std::move(options)) {}
+ProcessRunner::ProcessRunner(ProcessRunnerOptions options) : options_(std::move(options)) {
+  // The supervisor writes the status file after it has changed into the sandbox: a relative
+  // meta dir would resolve inside the sandbox there, and the exit status would be lost.
+  std::error_code ec;
+  if (auto absolute = std::filesystem::absolute(options_.meta_dir, ec); !ec) {
+    options_.meta_dir = absolute.lexically_normal().string();
+  }
+}
 
 bool ProcessRunner::docker_available() const {
   if (options_.docker.empty()) return false;
@@ -536,6 +548,11 @@ void ProcessRunner::signal(std::string_view container_id, TaskSignal signal, Tim
   // Never kill(0) or kill(-1): those would hit local-master's own group or every process.
   if (it == processes_.end() || it->second.pgid <= 1) return;
   ::kill(-it->second.pgid, signal == TaskSignal::kill ? SIGKILL : SIGTERM);
+}
+
+void ProcessRunner::signal_all(TaskSignal signal, TimePoint now) {
+  for (const auto& [container_id, watched] : processes_)
+    this->signal(container_id, signal, now);
 }
 
 void ProcessRunner::adopt(const Adoption& adoption, TimePoint) {

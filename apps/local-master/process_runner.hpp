@@ -36,7 +36,8 @@ namespace heatblast::local_master {
 
 struct ProcessRunnerOptions {
   // Directory for the runner's per-container records (the supervisor's status file). Created
-  // on demand. Must be on the same file system across restarts for adoption to learn statuses.
+  // on demand; a relative path is made absolute (against the working directory) at
+  // construction. Must be on the same file system across restarts for adoption to learn statuses.
   std::string meta_dir;
   // The docker CLI: a name looked up on PATH, or a path. Empty: docker is unavailable.
   std::string docker = "docker";
@@ -81,6 +82,9 @@ class ProcessRunner final : public TaskRunner {
 
   // Processes being watched.
   std::size_t live_tasks() const { return processes_.size(); }
+  // signal() to every process being watched: local-master's shutdown without a work dir,
+  // when nothing could adopt the tasks later.
+  void signal_all(TaskSignal signal, TimePoint now);
 
  private:
   struct Watched {

@@ -392,3 +392,40 @@ TEST_CASE("Master over ProcessRunner: a restarted master re-adopts a running tas
   auto killed = again.wait_for_state("sleeper", mesos::v1::TASK_KILLED);
   CHECK(killed.message() == "Command terminated with signal Terminated");
 }
+
+TEST_CASE("ProcessRunner: paths used after the supervisor changes into the sandbox") {
+  ScratchDir scratch;
+  SECTION("a relative meta dir: the exit status is still written where it is read") {
+    const std::string relative =
+        std::filesystem::relative(scratch.path, std::filesystem::current_path()).string() + "/meta";
+    REQUIRE(std::filesystem::path(relative).is_relative());
+    ProcessRunner runner(ProcessRunnerOptions{.meta_dir = relative, .docker = ""});
+    const auto spec = spec_for(scratch.path, "rel", "exit 4");
+    runner.launch(spec, wall_now());
+    wait_for(runner, spec.container_id, RunnerEvent::Kind::exited);
+    // Read back by an adopting runner after a restart: it must be where the runner looks.
+    CHECK(read_file(scratch.path + "/meta/c-rel/status") == std::to_string(4 << 8));
+  }
+  SECTION("a relative PATH entry is looked up in the sandbox, where the command runs") {
+    auto spec = spec_for(scratch.path, "path", "tool");
+    spec.task.mutable_command()->set_shell(false);
+    auto* variable = spec.task.mutable_command()->mutable_environment()->add_variables();
+    variable->set_name("PATH");
+    variable->set_value("bin:/usr/bin:/bin");
+    // Not in the sandbox: not found there, so execve gets the bare name and fails.
+    auto absent = build_command_line(spec, "");
+    REQUIRE(absent);
+    CHECK(absent->path == "tool");
+
+    std::filesystem::create_directories(spec.sandbox + "/bin");
+    {
+      std::ofstream tool(spec.sandbox + "/bin/tool");
+      tool << "#!/bin/sh\n";
+    }
+    std::filesystem::permissions(spec.sandbox + "/bin/tool", std::filesystem::perms::owner_exec,
+                                 std::filesystem::perm_options::add);
+    auto found = build_command_line(spec, "");
+    REQUIRE(found);
+    CHECK(found->path == "bin/tool");  // resolved by execve after the chdir into the sandbox
+  }
+}
