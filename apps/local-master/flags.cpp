@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "attributes.hpp"
 #include "host_port.hpp"
 #include "machine.hpp"
 
@@ -77,6 +78,36 @@ auto positive_seconds(std::string_view name, double Flags::*field) {
   };
 }
 
+// Values are checked here, when the flag is read, so that a mistake is reported with its flag
+// before anything runs.
+auto checked_attributes() {
+  return [](Flags& flags, std::string_view value) -> Result<void> {
+    auto parsed = parse_attributes(value);
+    if (!parsed) return invalid("--attributes: " + parsed.error().message);
+    flags.attributes = std::string(value);
+    return {};
+  };
+}
+
+// "N=ATTRIBUTES".
+struct AgentAttributes {
+  int agent = 0;
+  std::vector<mesos::v1::Attribute> attributes;
+};
+Result<AgentAttributes> agent_attributes(std::string_view text) {
+  const auto eq = text.find('=');
+  auto index = number<int>("agent-attributes", text.substr(0, eq));
+  if (eq == std::string_view::npos || !index || *index < 0) {
+    return invalid(
+        fmt::format("--agent-attributes: '{}' is not N=ATTRIBUTES (N: the agent's "
+                    "index, from 0)",
+                    text));
+  }
+  auto parsed = parse_attributes(text.substr(eq + 1));
+  if (!parsed) return invalid("--agent-attributes: " + parsed.error().message);
+  return AgentAttributes{*index, std::move(*parsed)};
+}
+
 const std::vector<FlagDef>& flag_table() {
   static const std::vector<FlagDef> table = {
       {"listen", "IP:PORT", "address of the (first) master (default 127.0.0.1:5050)",
@@ -95,6 +126,19 @@ const std::vector<FlagDef>& flag_table() {
          return {};
        }},
       {"agents", "N", "number of agents (default 1)", count("agents", &Flags::agents, 100000)},
+      {"attributes", "'rack:r1;zone:a'",
+       "every agent's attributes, as a Mesos agent takes them:\n"
+       "numbers are scalars, [1-4] ranges, the rest text",
+       checked_attributes()},
+      {"agent-attributes", "N='rack:r2'",
+       "attributes of agent N (from 0, as in its id ...-SN), over\n"
+       "--attributes; repeat the flag for more agents",
+       [](Flags& flags, std::string_view value) -> Result<void> {
+         auto parsed = agent_attributes(value);
+         if (!parsed) return tl::unexpected(parsed.error());
+         flags.agent_attributes.emplace_back(value);
+         return {};
+       }},
       {"work-dir", "DIR",
        "checkpoint and task sandboxes; a restarted master recovers\n"
        "frameworks and re-adopts running tasks, which keep running\n"
@@ -129,7 +173,7 @@ const FlagDef* find_flag(std::string_view name) {
   return nullptr;
 }
 
-// The agents: the same resources each.
+// The agents: the same resources each, --attributes on all, --agent-attributes on one.
 Result<std::vector<AgentSpec>> agents_from(const Flags& flags, const std::string& hostname,
                                            const std::string& disk_path) {
   AgentSpec agent;
@@ -146,6 +190,20 @@ Result<std::vector<AgentSpec>> agents_from(const Flags& flags, const std::string
   std::vector<AgentSpec> agents =
       flags.agents == 1 ? std::vector<AgentSpec>{agent}
                         : simulated_agents(static_cast<std::size_t>(flags.agents), agent.resources);
+  auto common = parse_attributes(flags.attributes);
+  if (!common) return invalid("--attributes: " + common.error().message);
+  for (auto& each : agents)
+    each.attributes = *common;
+  for (const auto& text : flags.agent_attributes) {
+    auto own = agent_attributes(text);
+    if (!own) return tl::unexpected(own.error());
+    if (static_cast<std::size_t>(own->agent) >= agents.size()) {
+      return invalid(fmt::format("--agent-attributes: there is no agent {} (--agents={})",
+                                 own->agent, flags.agents));
+    }
+    auto& target = agents[static_cast<std::size_t>(own->agent)];
+    target.attributes = merge_attributes(std::move(target.attributes), own->attributes);
+  }
   return agents;
 }
 

@@ -22,6 +22,8 @@ struct Flags {
   std::string listen = "127.0.0.1:5050";
   std::optional<std::string> resources;  // the agent's syntax; default: this machine
   int agents = 1;
+  std::string attributes;                     // every agent's, Mesos agent syntax
+  std::vector<std::string> agent_attributes;  // "N=ATTRIBUTES", one agent's (repeatable)
   std::string work_dir;                       // checkpoint and sandboxes; empty: nothing persisted
   bool simulate = false;
   double simulate_duration = 10;  // seconds a simulated task runs (unless its labels say)
@@ -62,8 +64,8 @@ struct Options {
 
 // Resolves the flags against the machine: the listen address, the host name (the machine's by
 // default), the absolute work dir, and the agents: --resources (or this machine's resources,
-// see local_agent_spec) times --agents. Errors: errc::invalid_argument naming the flag, or
-// local_agent_spec's.
+// see local_agent_spec) times --agents, each with --attributes and then its own
+// --agent-attributes. Errors: errc::invalid_argument naming the flag, or local_agent_spec's.
 Result<Options> options_from(const Flags& flags);
 
 }  // namespace heatblast::local_master

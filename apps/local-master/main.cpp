@@ -13,6 +13,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "attributes.hpp"
 #include "flags.hpp"
 #include "master_server.hpp"
 #include "process_runner.hpp"
@@ -145,6 +146,11 @@ int main(int argc, char** argv) {
   log_line(fmt::format("{} agent(s), each with '{}'; tasks {}", agents.size(),
                        heatblast::to_string(agents.front().resources),
                        options->simulate ? "simulated" : "run as local processes"));
+  for (std::size_t i = 0; i < agents.size(); ++i) {
+    if (agents[i].attributes.empty()) continue;
+    log_line(fmt::format("agent {} ('{}') attributes: '{}'", i, agents[i].hostname,
+                         lm::to_string(agents[i].attributes)));
+  }
   log_line(fmt::format(
       "task sandboxes: {}/slaves/<agent>/frameworks/<framework>/executors/"
       "<executor>/runs/<container>{}",

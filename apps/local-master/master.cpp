@@ -1327,8 +1327,8 @@ MasterSnapshot Master::snapshot() const {
     snapshot.removed_frameworks.push_back(id);
   if (allocator_) {
     for (const auto& agent : allocator_->agents()) {
-      snapshot.agents.push_back(
-          AgentSnapshot{agent.id.value(), agent.hostname, agent.total, agent.used, agent.offered});
+      snapshot.agents.push_back(AgentSnapshot{agent.id.value(), agent.hostname, agent.total,
+                                              agent.used, agent.offered, agent.attributes});
     }
     for (const auto& [id, offer] : allocator_->offers()) {
       snapshot.offers.push_back(

@@ -149,6 +149,7 @@ struct AgentSnapshot {
   Resources total;
   Resources used;
   Resources offered;
+  std::vector<mesos::v1::Attribute> attributes;
 };
 
 struct OfferSnapshot {

@@ -43,6 +43,32 @@ std::string resources_json(const Resources& resources) {
   return out + "}";
 }
 
+// Mesos's /state shape for agent attributes: {"rack":"r1","level":2,"slots":"[1-4]"}.
+std::string attributes_json(const std::vector<mesos::v1::Attribute>& attributes) {
+  std::string out = "{";
+  for (const auto& attribute : attributes) {
+    std::string value;
+    switch (attribute.type()) {
+      case mesos::v1::Value::SCALAR:
+        value = fmt::format("{}", attribute.scalar().value());
+        break;
+      case mesos::v1::Value::RANGES: {
+        std::string ranges;
+        for (const auto& range : attribute.ranges().range()) {
+          ranges += fmt::format("{}{}-{}", ranges.empty() ? "" : ",", range.begin(), range.end());
+        }
+        value = quoted("[" + ranges + "]");
+        break;
+      }
+      default:
+        value = quoted(attribute.text().value());
+        break;
+    }
+    out += fmt::format("{}{}:{}", out.size() > 1 ? "," : "", quoted(attribute.name()), value);
+  }
+  return out + "}";
+}
+
 template <class T, class F>
 std::string array(const std::vector<T>& items, F&& render) {
   std::string out = "[";
@@ -95,9 +121,10 @@ std::string render_state_json(const MasterSnapshot& snapshot) {
             [](const AgentSnapshot& agent) {
               return fmt::format(
                   "{{\"id\":{},\"hostname\":{},\"resources\":{},\"used_resources\":{},"
-                  "\"offered_resources\":{}}}",
+                  "\"offered_resources\":{},\"attributes\":{}}}",
                   quoted(agent.id), quoted(agent.hostname), resources_json(agent.total),
-                  resources_json(agent.used), resources_json(agent.offered));
+                  resources_json(agent.used), resources_json(agent.offered),
+                  attributes_json(agent.attributes));
             }),
       array(snapshot.offers,
             [](const OfferSnapshot& offer) {

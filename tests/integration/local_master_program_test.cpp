@@ -1,5 +1,5 @@
 // The local-master program itself: its command line, start-up, shutdown on SIGTERM, a relative
-// --work-dir across a restart, the fault switch flag. Each test runs the
+// --work-dir across a restart, the fault switch flag, agent attributes. Each test runs the
 // real binary on an ephemeral port (read back from its "listening on" line).
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -261,4 +261,31 @@ TEST_CASE("POST /admin/fault answers 404 unless --enable-fault-injection", "[int
   const auto applied = send(io, "POST", fmt::format("http://{}/admin/fault", master), "stall=0");
   INFO(applied.body);
   CHECK(applied.status == 200);
+}
+
+TEST_CASE("agent attributes from the flags, in /state and in offers", "[integration]") {
+  LocalMasterProgram program(
+      args({"--listen", "127.0.0.1:0", "--simulate", "--agents", "2", "--attributes",
+            "rack:r1;level:2", "--agent-attributes", "1=rack:r2;slots:[1-4]"}));
+  const std::string master = wait_listening(program);
+  CHECK_THAT(program.output(), Catch::Contains("attributes: 'rack:r2;level:2;slots:[1-4]'"));
+  boost::asio::io_context io;
+
+  const auto state = send(io, "GET", fmt::format("http://{}/state", master));
+  INFO(state.body);
+  CHECK_THAT(state.body, Catch::Contains(R"("attributes":{"rack":"r1","level":2})"));
+  CHECK_THAT(state.body,
+             Catch::Contains(R"("attributes":{"rack":"r2","level":2,"slots":"[1-4]"})"));
+
+  TestFramework fw(io, {master}, ContentType::json);
+  fw.start();
+  fw.wait_subscribed(10s);
+  std::map<std::string, std::string> rack_by_host;
+  for (int i = 0; i < 2; ++i) {
+    const auto offer = fw.take_offer();
+    for (const auto& attribute : offer.attributes()) {
+      if (attribute.name() == "rack") rack_by_host[offer.hostname()] = attribute.text().value();
+    }
+  }
+  CHECK(rack_by_host == std::map<std::string, std::string>{{"agent-1", "r1"}, {"agent-2", "r2"}});
 }

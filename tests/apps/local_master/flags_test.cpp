@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "attributes.hpp"
 #include "flags.hpp"
 
 namespace {
@@ -44,6 +45,8 @@ TEST_CASE("parse_flags: both value spellings, booleans, Mesos's underscores") {
   CHECK_FALSE(flags.enable_fault_injection);
   CHECK_FALSE(flags_of({"--simulate", "--no-simulate"}).simulate);
   CHECK(flags_of({"--enable-fault-injection"}).enable_fault_injection);
+  CHECK(flags_of({"--agent-attributes", "0=rack:r1", "--agent-attributes=1=rack:r2"})
+            .agent_attributes == std::vector<std::string>{"0=rack:r1", "1=rack:r2"});
 }
 
 TEST_CASE("parse_flags: an unknown flag says so, before asking for a value") {
@@ -58,6 +61,9 @@ TEST_CASE("parse_flags: an unknown flag says so, before asking for a value") {
   CHECK(error_of({"stray"}) == "unexpected argument 'stray'");
   CHECK(error_of({"--heartbeat-interval=0"}) == "--heartbeat-interval: must be above 0");
   CHECK_THAT(error_of({"--listen=5050"}), Catch::StartsWith("--listen: '5050' is not ADDR:PORT"));
+  CHECK_THAT(error_of({"--attributes=rack"}), Catch::StartsWith("--attributes: "));
+  CHECK_THAT(error_of({"--agent-attributes=rack:r1"}),
+             Catch::StartsWith("--agent-attributes: 'rack:r1' is not N=ATTRIBUTES"));
   CHECK_THAT(error_of({"--resources=cpus:x"}), Catch::StartsWith("--resources: "));
 }
 
@@ -69,8 +75,9 @@ TEST_CASE("parse_flags: --help and --version end the parse") {
 
 TEST_CASE("usage lists every flag of the table") {
   const std::string text = usage();
-  for (const char* flag : {"--listen=IP:PORT", "--resources=", "--agents=N", "--work-dir=DIR",
-                           "--simulate ", "--simulate-duration=SECONDS", "--replicas=N",
+  for (const char* flag : {"--listen=IP:PORT", "--resources=", "--agents=N",
+                           "--attributes=", "--agent-attributes=", "--work-dir=DIR", "--simulate ",
+                           "--simulate-duration=SECONDS", "--replicas=N",
                            "--heartbeat-interval=", "--allocation-interval=", "--hostname=NAME",
                            "--enable-fault-injection", "--quiet", "--version", "--help"}) {
     CHECK_THAT(text, Catch::Contains(flag));
@@ -110,6 +117,23 @@ TEST_CASE("options_from: every path is absolute, whatever the flag said") {
   CHECK(without->server.master.work_dir.empty());
   CHECK(std::filesystem::path(without->sandbox_root).is_absolute());
   CHECK(std::filesystem::path(without->processes.meta_dir).is_absolute());
+}
+
+TEST_CASE("options_from: agents with shared and per-agent attributes") {
+  auto options = options_from(flags_of(
+      with_resources({"--agents", "3", "--attributes", "rack:r1;zone:a", "--agent-attributes",
+                      "1=rack:r2", "--agent-attributes", "2=gpu:1"})));
+  REQUIRE(options);
+  const auto& agents = options->server.master.agents;
+  REQUIRE(agents.size() == 3);
+  CHECK(to_string(agents[0].attributes) == "rack:r1;zone:a");
+  CHECK(to_string(agents[1].attributes) == "rack:r2;zone:a");
+  CHECK(to_string(agents[2].attributes) == "rack:r1;zone:a;gpu:1");
+  CHECK(agents[1].resources.scalar("mem") == 1024);
+
+  auto missing = options_from(flags_of(with_resources({"--agent-attributes", "1=rack:r2"})));
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().message == "--agent-attributes: there is no agent 1 (--agents=1)");
 }
 
 TEST_CASE("options_from: beyond loopback, a warning that there is no authentication") {
