@@ -295,7 +295,14 @@ mesos::v1::Offer Allocator::make_offer(const std::string& framework_id,
   *offer.mutable_resources() = resources_for_framework(resources, fw).to_proto();
   for (const auto& attribute : agent.attributes)
     *offer.add_attributes() = attribute;
-  if (fw.multi_role) offer.mutable_allocation_info()->set_role(role);
+  if (fw.multi_role) {
+    offer.mutable_allocation_info()->set_role(role);
+    // Resources of role "*" carry no allocation_info here (see allocated_to), but a Mesos
+    // master gives every resource of a MULTI_ROLE framework's offer its role.
+    for (auto& resource : *offer.mutable_resources()) {
+      if (!resource.has_allocation_info()) resource.mutable_allocation_info()->set_role(role);
+    }
+  }
   return offer;
 }
 

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <random>
 #include <type_traits>
@@ -97,12 +98,28 @@ std::string allocation_role(const Resources& resources) {
   return "*";
 }
 
+// "tasks_finished" for TASK_FINISHED: the name of Mesos's per-state task metric.
+std::string task_state_metric(TaskState state) {
+  std::string name = mesos::v1::TaskState_Name(state);
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return "tasks_" + name.substr(std::string_view("task_").size());
+}
+
 Duration grace_of(const mesos::v1::KillPolicy& policy, Duration fallback) {
   if (!policy.has_grace_period()) return fallback;
   return std::max(Duration(policy.grace_period().nanoseconds()), Duration::zero());
 }
 
 }  // namespace
+
+mesos::v1::URL agent_url(const mesos::v1::Address& agent_address) {
+  mesos::v1::URL url;
+  url.set_scheme("http");
+  *url.mutable_address() = agent_address;
+  url.set_path("/slave(1)");
+  return url;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Construction, logging, state machine
@@ -154,6 +171,7 @@ Result<void> Master::start(TimePoint now) {
   address->set_hostname(options_.hostname);
   address->set_ip(options_.ip);
   address->set_port(options_.port);
+  agent_address_ = *address;
 
   allocator_ = std::make_unique<Allocator>(
       AllocatorOptions{master_id, options_.default_refuse, options_.offer_timeout});
@@ -173,6 +191,13 @@ Result<void> Master::start(TimePoint now) {
   log(fmt::format("master '{}' running with {} agent(s)", master_id, options_.agents.size()));
   flush();
   return {};
+}
+
+void Master::set_listen_port(std::uint16_t port) {
+  master_info_.set_port(port);
+  master_info_.set_pid(fmt::format("master@{}:{}", options_.ip, port));
+  master_info_.mutable_address()->set_port(port);
+  agent_address_.set_port(port);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -342,10 +367,12 @@ HttpAnswer Master::handle_subscribe(const Call& call, std::unique_ptr<Subscriber
   }
 
   const std::string id = info.id().value();
+  count(framework == nullptr ? "messages_register_framework" : "messages_reregister_framework");
   if (framework == nullptr) {
     framework = &frameworks_[id];
     log(fmt::format("framework '{}' ({}) added", id, info.name()));
   }
+  framework->registered_time = now;
   framework->info = info;
   framework->sink = std::move(sink);
   framework->stream_id = *result.stream_id;
@@ -423,47 +450,67 @@ HttpAnswer Master::handle_call(const Call& call, std::optional<std::string_view>
     case Call::UNKNOWN:
       return answer(501);
     case Call::TEARDOWN:
+      count("messages_unregister_framework");
       teardown(*framework, now);
       break;
     case Call::ACCEPT:
+      // As Mesos: an ACCEPT launching tasks counts as such, one without as a decline.
+      count(std::any_of(call.accept().operations().begin(), call.accept().operations().end(),
+                        [](const auto& operation) {
+                          return operation.type() == mesos::v1::Offer::Operation::LAUNCH &&
+                                 operation.launch().task_infos_size() > 0;
+                        })
+                ? "messages_launch_tasks"
+                : "messages_decline_offers");
       accept(*framework, call.accept(), now);
       break;
     case Call::DECLINE:
+      count("messages_decline_offers");
       allocator_->decline(framework_id, call.decline().offer_ids(), call.decline().filters(), now);
       break;
     case Call::REVIVE:
+      count("messages_revive_offers");
       allocator_->revive(framework_id, to_vector(call.revive().roles()));
       allocation_pending_ = true;
       mark_framework(framework_id);
       break;
     case Call::SUPPRESS:
+      count("messages_suppress_offers");
       allocator_->suppress(framework_id, to_vector(call.suppress().roles()));
       mark_framework(framework_id);
       break;
     case Call::KILL:
+      count("messages_kill_task");
       kill(*framework, call.kill(), now);
       break;
     case Call::SHUTDOWN:
       shutdown(*framework, call.shutdown(), now);
       break;
     case Call::ACKNOWLEDGE:
+      count("messages_status_update_acknowledgement");
       acknowledge(*framework, call.acknowledge(), now);
       break;
     case Call::RECONCILE:
+      count("messages_reconcile_tasks");
       reconcile(*framework, call.reconcile(), now);
       break;
     case Call::RECONCILE_OPERATIONS:
+      count("messages_reconcile_operations");
       reconcile_operations(*framework, call.reconcile_operations());
       break;
     case Call::UPDATE_FRAMEWORK:
       result = update_framework(*framework, call.update_framework());
       break;
     case Call::MESSAGE:
+      count("messages_framework_to_executor");
+      count("invalid_framework_to_executor_messages");
       // Only custom executors receive messages, and local-master runs none.
       log(fmt::format("dropping MESSAGE of framework '{}' for executor '{}': no custom executors",
                       framework_id, call.message().executor_id().value()));
       break;
     case Call::REQUEST:
+      count("messages_resource_request");
+      break;
     case Call::ACCEPT_INVERSE_OFFERS:
     case Call::DECLINE_INVERSE_OFFERS:
     case Call::ACKNOWLEDGE_OPERATION_STATUS:
@@ -513,6 +560,9 @@ void Master::drop_launch(Framework& framework, const mesos::v1::TaskInfo& task, 
   status->set_message(message);
   *status->mutable_agent_id() = task.agent_id();
   status->set_timestamp(to_epoch_seconds(now));
+  count(task_state_metric(state));
+  log(fmt::format("framework '{}': task '{}' {}: {}", framework.info.id().value(),
+                  task.task_id().value(), TaskState_Name(state), message));
   send(framework, event);
 }
 
@@ -722,10 +772,18 @@ void Master::send_task_status(Framework& framework, Task& task, TaskState state,
   *status.mutable_executor_id() = task.executor_id;
   status.set_timestamp(to_epoch_seconds(now));
   status.set_uuid(ids_.uuid_bytes());
-  status.mutable_container_status()->mutable_container_id()->set_value(task.container_id);
-  if (task.pid)
-    status.mutable_container_status()->set_executor_pid(static_cast<unsigned>(*task.pid));
+  auto* container = status.mutable_container_status();
+  container->mutable_container_id()->set_value(task.container_id);
+  if (task.pid) container->set_executor_pid(static_cast<unsigned>(*task.pid));
+  // Tasks share the agent's network, and an agent then reports its own address as the
+  // container's.
+  container->add_network_infos()->add_ip_addresses()->set_ip_address(options_.ip);
   task.latest = status;
+  task.statuses.push_back(status);
+  if (is_terminal(state)) {
+    count(task_state_metric(state));
+    log_task_end(framework, task, status);
+  }
   task.updates.pending.push_back(std::move(status));
   if (task.updates.pending.size() == 1) {
     task.updates.backoff = Duration::zero();
@@ -754,6 +812,7 @@ void Master::acknowledge(Framework& framework, const Call::Acknowledge& ack, Tim
   if (it == framework.tasks.end()) {
     log(fmt::format("framework '{}': ignoring acknowledgement for unknown task '{}'", framework_id,
                     ack.task_id().value()));
+    count("invalid_status_update_acknowledgements");
     return;
   }
   Task& task = it->second;
@@ -761,8 +820,10 @@ void Master::acknowledge(Framework& framework, const Call::Acknowledge& ack, Tim
       task.updates.pending.front().uuid() != ack.uuid()) {
     log(fmt::format("framework '{}': ignoring unexpected acknowledgement {} for task '{}'",
                     framework_id, uuid_bytes_to_string(ack.uuid()), ack.task_id().value()));
+    count("invalid_status_update_acknowledgements");
     return;
   }
+  count("valid_status_update_acknowledgements");
   const TaskState acked = task.updates.pending.front().state();
   task.updates.pending.pop_front();
   task.updates.backoff = Duration::zero();
@@ -794,7 +855,17 @@ void Master::forget_task(Framework& framework, const std::string& task_id) {
   }
   containers_.erase(task.container_id);
   mark_task(framework.info.id().value(), task_id);
+  framework.completed_tasks.push_back(task_snapshot(framework, task));
+  if (framework.completed_tasks.size() > kMaxCompletedTasks) framework.completed_tasks.pop_front();
   framework.tasks.erase(it);
+}
+
+void Master::log_task_end(const Framework& framework, const Task& task, const TaskStatus& status) {
+  std::string how = TaskState_Name(status.state());
+  if (status.has_reason()) how += fmt::format(" ({})", TaskStatus::Reason_Name(status.reason()));
+  log(fmt::format("framework '{}': task '{}' ended {}{}", framework.info.id().value(),
+                  task.info.task_id().value(), how,
+                  status.message().empty() ? std::string() : ": " + status.message()));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -935,6 +1006,8 @@ void Master::kill_one(Framework& framework, Task& task,
     grace = grace_of(*override_policy, grace);
   }
   if (!task.killed) {
+    log(fmt::format("framework '{}': killing task '{}' (SIGTERM, SIGKILL after {} s)",
+                    framework.info.id().value(), task.info.task_id().value(), to_seconds(grace)));
     task.killed = true;
     task.kill_started = now;
     task.escalate_at = now + grace;
@@ -1156,8 +1229,11 @@ void Master::advance(TimePoint now) {
     next_allocation_ = now + options_.allocation_interval;
     for (auto& [framework_id, offers] : allocator_->allocate(now)) {
       Event event = event_of(Event::OFFERS);
-      for (auto& offer : offers)
+      const Framework& framework = frameworks_.at(framework_id);
+      for (auto& offer : offers) {
+        complete_offer(framework, offer);
         *event.mutable_offers()->add_offers() = std::move(offer);
+      }
       send(frameworks_.at(framework_id), event);
     }
   }
@@ -1169,6 +1245,15 @@ void Master::advance(TimePoint now) {
     }
   }
   flush();
+}
+
+void Master::complete_offer(const Framework& framework, mesos::v1::Offer& offer) const {
+  *offer.mutable_url() = agent_url(agent_address_);
+  for (const auto& [executor_id, executor] : framework.executors) {
+    if (executor.agent_id.value() == offer.agent_id().value() && !executor.live_tasks.empty()) {
+      *offer.add_executor_ids() = executor.info.executor_id();
+    }
+  }
 }
 
 std::optional<TimePoint> Master::next_deadline() const {
@@ -1286,12 +1371,35 @@ Master::Task Master::restore_task(const TaskRecord& record, TimePoint now) const
 // ---------------------------------------------------------------------------------------------
 // Observability
 
+TaskSnapshot Master::task_snapshot(const Framework& framework, const Task& task) const {
+  TaskSnapshot view;
+  view.info = task.info;
+  view.framework_id = framework.info.id().value();
+  view.task_id = task.info.task_id().value();
+  view.name = task.info.name();
+  view.agent_id = task.agent_id.value();
+  view.executor_id = task.executor_id.value();
+  view.container_id = task.container_id;
+  view.sandbox = task.sandbox;
+  view.state = task.latest.state();
+  view.resources = task.resources;
+  view.unacknowledged_updates = task.updates.pending.size();
+  view.killing = task.killed && !task.ended;
+  view.pid = task.pid;
+  view.statuses = task.statuses;
+  if (view.statuses.empty() && task.latest.has_state()) view.statuses.push_back(task.latest);
+  return view;
+}
+
 MasterSnapshot Master::snapshot() const {
   MasterSnapshot snapshot;
   snapshot.master_info = master_info_;
   snapshot.start_time = start_time_;
+  snapshot.agent_address = agent_address_;
+  snapshot.counters = counters_;
   for (const auto& [id, framework] : frameworks_) {
     FrameworkSnapshot view;
+    view.info = framework.info;
     view.id = id;
     view.name = framework.info.name();
     view.user = framework.info.user();
@@ -1305,34 +1413,30 @@ MasterSnapshot Master::snapshot() const {
     view.connected = framework.state == FrameworkState::subscribed;
     view.failover_timeout_seconds = framework.info.failover_timeout();
     view.failover_deadline = framework.failover_deadline;
-    for (const auto& [task_id, task] : framework.tasks) {
-      TaskSnapshot task_view;
-      task_view.framework_id = id;
-      task_view.task_id = task_id;
-      task_view.name = task.info.name();
-      task_view.agent_id = task.agent_id.value();
-      task_view.executor_id = task.executor_id.value();
-      task_view.container_id = task.container_id;
-      task_view.sandbox = task.sandbox;
-      task_view.state = task.latest.state();
-      task_view.resources = task.resources;
-      task_view.unacknowledged_updates = task.updates.pending.size();
-      task_view.killing = task.killed && !task.ended;
-      task_view.pid = task.pid;
-      view.tasks.push_back(std::move(task_view));
+    view.registered_time = framework.registered_time;
+    for (const auto& [task_id, task] : framework.tasks)
+      view.tasks.push_back(task_snapshot(framework, task));
+    view.completed_tasks.assign(framework.completed_tasks.begin(), framework.completed_tasks.end());
+    for (const auto& [executor_id, executor] : framework.executors) {
+      if (!executor.live_tasks.empty()) view.executors.push_back(executor.info);
     }
     snapshot.frameworks.push_back(std::move(view));
   }
-  for (const auto& [id, info] : removed_frameworks_)
+  for (const auto& [id, info] : removed_frameworks_) {
     snapshot.removed_frameworks.push_back(id);
+    snapshot.completed_frameworks.push_back(info);
+  }
   if (allocator_) {
     for (const auto& agent : allocator_->agents()) {
-      snapshot.agents.push_back(AgentSnapshot{agent.id.value(), agent.hostname, agent.total,
-                                              agent.used, agent.offered, agent.attributes});
+      snapshot.agents.push_back(AgentSnapshot{agent.id.value(), agent.hostname, agent.attributes,
+                                              agent.total, agent.used, agent.offered});
     }
     for (const auto& [id, offer] : allocator_->offers()) {
-      snapshot.offers.push_back(
-          OfferSnapshot{id, offer.framework_id, offer.agent_id, offer.role, offer.resources});
+      OfferSnapshot view{offer.offer,    id,         offer.framework_id,
+                         offer.agent_id, offer.role, offer.resources};
+      auto framework = frameworks_.find(offer.framework_id);
+      if (framework != frameworks_.end()) complete_offer(framework->second, view.offer);
+      snapshot.offers.push_back(std::move(view));
     }
     snapshot.decline_filters = allocator_->filter_count();
   }

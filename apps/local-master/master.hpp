@@ -74,7 +74,9 @@ struct MasterOptions {
   std::string hostname = "localhost";
   std::string ip = "127.0.0.1";
   std::uint16_t port = 5050;
-  std::string version = "1.11.0";
+  // The Mesos version reported (MasterInfo, /version, /state): the one whose behaviour
+  // local-master follows.
+  std::string version = "1.12.0";
 
   // The agents; at least one. See local_agent_spec() and simulated_agents().
   std::vector<AgentSpec> agents;
@@ -117,6 +119,7 @@ std::vector<AgentSpec> simulated_agents(std::size_t count, const Resources& each
 
 // A read-only picture of the master, for a `/state`-like endpoint and for tests.
 struct TaskSnapshot {
+  mesos::v1::TaskInfo info;  // as launched, resources as allocated
   std::string framework_id;
   std::string task_id;
   std::string name;
@@ -129,9 +132,12 @@ struct TaskSnapshot {
   std::size_t unacknowledged_updates = 0;
   bool killing = false;
   std::optional<int> pid;
+  // The updates the agent generated for the task, oldest first (Mesos's `Task.statuses`).
+  std::vector<mesos::v1::TaskStatus> statuses;
 };
 
 struct FrameworkSnapshot {
+  mesos::v1::FrameworkInfo info;
   std::string id;
   std::string name;
   std::string user;
@@ -140,19 +146,28 @@ struct FrameworkSnapshot {
   bool connected = false;
   double failover_timeout_seconds = 0;
   std::optional<TimePoint> failover_deadline;
+  std::optional<TimePoint> registered_time;
   std::vector<TaskSnapshot> tasks;
+  // Tasks that ended and whose terminal update was acknowledged, oldest first, at most
+  // kMaxCompletedTasks (Mesos: --max_completed_tasks_per_framework).
+  std::vector<TaskSnapshot> completed_tasks;
+  // Executors of task groups (the default executor) that still run tasks.
+  std::vector<mesos::v1::ExecutorInfo> executors;
 };
+
+inline constexpr std::size_t kMaxCompletedTasks = 1000;
 
 struct AgentSnapshot {
   std::string id;
   std::string hostname;
+  std::vector<mesos::v1::Attribute> attributes;
   Resources total;
   Resources used;
   Resources offered;
-  std::vector<mesos::v1::Attribute> attributes;
 };
 
 struct OfferSnapshot {
+  mesos::v1::Offer offer;  // as sent to the framework
   std::string id;
   std::string framework_id;
   std::string agent_id;
@@ -165,10 +180,20 @@ struct MasterSnapshot {
   std::optional<TimePoint> start_time;
   std::vector<FrameworkSnapshot> frameworks;
   std::vector<std::string> removed_frameworks;
+  std::vector<mesos::v1::FrameworkInfo> completed_frameworks;
   std::vector<AgentSnapshot> agents;
   std::vector<OfferSnapshot> offers;
   std::size_t decline_filters = 0;
+  // Where the agents' endpoints are served (all agents share local-master's address).
+  mesos::v1::Address agent_address;
+  // Counts a Mesos master keeps as metrics, by metric name without "master/" (e.g.
+  // "messages_decline_offers", "tasks_finished", "valid_status_update_acknowledgements").
+  std::map<std::string, std::uint64_t> counters;
 };
+
+// The address and path of an agent's endpoints as a Mesos master reports them in
+// `Offer.url`: scheme "http", `agent_address`, path "/slave(1)".
+mesos::v1::URL agent_url(const mesos::v1::Address& agent_address);
 
 // The snapshot as JSON, in the shape of Mesos's `/state` where the two overlap ("frameworks",
 // "completed_frameworks", "slaves", "tasks", resources as {"cpus":..,"mem":..,"ports":"[..]"}).
@@ -227,6 +252,10 @@ class Master {
   std::optional<TimePoint> next_deadline() const;
 
   const mesos::v1::MasterInfo& master_info() const { return master_info_; }
+  // The port the wiring really listens on, known once it has bound (0 may have been asked
+  // for): MasterInfo and the agents' address in offers and /state take it. Call after `start`
+  // and before the first `advance`.
+  void set_listen_port(std::uint16_t port);
   MasterSnapshot snapshot() const;
   std::string state_json() const { return render_state_json(snapshot()); }
 
@@ -249,7 +278,8 @@ class Master {
     std::string container_id;
     std::string sandbox;
     Resources resources;
-    mesos::v1::TaskStatus latest;  // the task's state at the master
+    mesos::v1::TaskStatus latest;                 // the task's state at the master
+    std::vector<mesos::v1::TaskStatus> statuses;  // every update generated, oldest first
     UpdateStream updates;
     std::optional<int> pid;
     std::optional<int> pgid;
@@ -277,6 +307,8 @@ class Master {
     std::map<std::string, Task> tasks;
     std::map<std::string, GroupExecutor> executors;
     bool resume_updates_on_subscribe = false;  // recovered: re-send pending updates at once
+    std::optional<TimePoint> registered_time;
+    std::deque<TaskSnapshot> completed_tasks;  // bounded by kMaxCompletedTasks
   };
 
   static std::string_view to_string(FrameworkState state);
@@ -340,6 +372,13 @@ class Master {
   void kill_one(Framework& framework, Task& task, const mesos::v1::KillPolicy* override_policy,
                 TimePoint now);
   void forget_task(Framework& framework, const std::string& task_id);
+  TaskSnapshot task_snapshot(const Framework& framework, const Task& task) const;
+  void log_task_end(const Framework& framework, const Task& task,
+                    const mesos::v1::TaskStatus& status);
+  void count(const std::string& metric) { ++counters_[metric]; }
+  // Offer fields the allocator does not know: `url`, and `executor_ids` of the framework's
+  // executors running on the agent.
+  void complete_offer(const Framework& framework, mesos::v1::Offer& offer) const;
   mesos::v1::TaskStatus reconciliation_status(const Framework& framework, const Task& task,
                                               TimePoint now) const;
 
@@ -378,6 +417,9 @@ class Master {
   bool allocation_pending_ = false;
   TimePoint next_allocation_{};
   std::optional<TimePoint> last_now_;
+
+  mesos::v1::Address agent_address_;
+  std::map<std::string, std::uint64_t> counters_;
 
   std::unique_ptr<Checkpoint> checkpoint_;
   std::set<std::string> dirty_frameworks_;

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <map>
+#include <vector>
 
 #include <fmt/format.h>
 #include <boost/asio/signal_set.hpp>
@@ -10,6 +11,7 @@
 
 #include "heatblast/codec.hpp"
 #include "heatblast/recordio.hpp"
+#include "read_endpoints.hpp"
 
 namespace heatblast::local_master {
 namespace {
@@ -74,27 +76,30 @@ http::Headers text_headers() {
 }
 
 // One subscriber stream: events queue here until the HTTP stream exists (the Master sends
-// SUBSCRIBED from inside handle_subscribe), then go straight to the connection.
+// SUBSCRIBED from inside handle_subscribe), then go straight to the connection. Each record is
+// one HTTP chunk, queued ones included: RecordIO does not need it, but clients written against
+// Mesos (which writes every event as its own chunk) read one record per chunk.
 struct StreamState {
   ContentType type = ContentType::json;
   std::string stream_id;
   http::StreamWriter writer;
   bool attached = false;
   bool close_requested = false;
-  std::string pending;
+  std::vector<std::string> pending;
   const Faults* faults = nullptr;
 
-  void write(std::string_view bytes) {
+  void write(std::string_view record) {
     if (attached) {
-      writer.write(bytes);
+      writer.write(record);
     } else {
-      pending.append(bytes);
+      pending.emplace_back(record);
     }
   }
   void attach(http::StreamWriter w) {
     writer = std::move(w);
     attached = true;
-    if (!pending.empty()) writer.write(pending);
+    for (const auto& record : pending)
+      writer.write(record);
     pending.clear();
     if (close_requested) writer.close();
   }
@@ -185,6 +190,8 @@ class MasterServer::Impl {
       stop();
       return started;
     }
+    // Offers and /state point at the agents' endpoints, which replica 0 serves.
+    master_.set_listen_port(servers_[0]->port());
     if (options_.reap) {
       signals_.add(SIGCHLD);
       wait_for_children();
@@ -304,6 +311,21 @@ class MasterServer::Impl {
     if (options_.master.log) options_.master.log(message);
   }
 
+  // Answers, and logs every refusal (4xx, 5xx) with its reason: a newcomer's bad request must
+  // leave a trace. `call` names the scheduler call when the body was one.
+  void respond(const http::ServerRequest& request, http::Responder& responder, int status,
+               http::Headers headers = {}, std::string body = {}, std::string_view call = {}) {
+    if (status >= 400) {
+      std::string reason = body;
+      while (!reason.empty() && (reason.back() == '\n' || reason.back() == '\r'))
+        reason.pop_back();
+      log(fmt::format("{} {}{} from {}: {}{}", request.method, request.path,
+                      call.empty() ? std::string() : fmt::format(" ('{}' call)", call),
+                      request.peer, status, reason.empty() ? std::string() : ": " + reason));
+    }
+    responder.respond(status, std::move(headers), std::move(body));
+  }
+
   // The old leader's connections end, as when a master process dies.
   void drop_subscribers() {
     auto streams = std::move(streams_);
@@ -348,14 +370,13 @@ class MasterServer::Impl {
   }
 
   void on_request(int replica, const http::ServerRequest& request, http::Responder responder) {
-    if (request.path == "/health") {
-      responder.respond(200, text_headers(), "OK\n");
+    if (request.path == "/health" || request.path == "/master/health") {
+      responder.respond(200);  // Mesos: an empty 200
       return;
     }
-    if (request.path == "/state" || request.path == "/master/state" ||
-        request.path == "/state.json") {
-      std::string body = master_.state_json();
-      responder.respond(200, {{"Content-Type", "application/json"}}, std::move(body));
+    if (auto served = serve_read_only(master_, request, now())) {
+      respond(request, responder, served->status, std::move(served->headers),
+              std::move(served->body));
       return;
     }
     if (request.path == "/admin/fault") {
@@ -368,7 +389,7 @@ class MasterServer::Impl {
     }
     if (replica != leader_) {
       if (!running_[leader_]) {
-        responder.respond(503, text_headers(), "No leader elected");
+        respond(request, responder, 503, text_headers(), "No leader elected");
         return;
       }
       // Mesos's redirect: protocol-relative, the path kept.
@@ -383,12 +404,12 @@ class MasterServer::Impl {
       return;
     }
     if (!is_scheduler_path(request.path)) {
-      responder.respond(404, text_headers(), "Not found");
+      respond(request, responder, 404);  // Mesos: no body
       return;
     }
     if (faults_.unavailable_until &&
         std::chrono::steady_clock::now() < *faults_.unavailable_until) {
-      responder.respond(503, text_headers(), "Master has not finished recovery");
+      respond(request, responder, 503, text_headers(), "Master has not finished recovery");
       return;
     }
     if (faults_.delay.count() > 0) {
@@ -404,12 +425,15 @@ class MasterServer::Impl {
 
   void on_scheduler_request(const http::ServerRequest& request, http::Responder responder) {
     if (request.method != "POST") {
-      responder.respond(405, {{"Allow", "POST"}});
+      http::Headers headers = text_headers();
+      headers.emplace_back("Allow", "POST");
+      respond(request, responder, 405, std::move(headers),
+              fmt::format("Expecting one of {{ 'POST' }}, but received '{}'", request.method));
       return;
     }
     auto content_type = request.header("Content-Type");
     if (!content_type) {
-      responder.respond(400, text_headers(), "Expecting 'Content-Type' to be present");
+      respond(request, responder, 400, text_headers(), "Expecting 'Content-Type' to be present");
       return;
     }
     // Mesos compares the whole header: a charset parameter is refused.
@@ -417,48 +441,49 @@ class MasterServer::Impl {
     if (*content_type == media_type(ContentType::json)) request_type = ContentType::json;
     if (*content_type == media_type(ContentType::protobuf)) request_type = ContentType::protobuf;
     if (!request_type) {
-      responder.respond(
-          415, text_headers(),
-          fmt::format("Expecting 'Content-Type' of {} or {}", media_type(ContentType::json),
-                      media_type(ContentType::protobuf)));
+      respond(request, responder, 415, text_headers(),
+              fmt::format("Expecting 'Content-Type' of {} or {}", media_type(ContentType::json),
+                          media_type(ContentType::protobuf)));
       return;
     }
     Call call;
     if (auto decoded = MessageCodec(*request_type).decode(request.body, call); !decoded) {
-      responder.respond(400, text_headers(),
-                        fmt::format("Failed to convert {} into Call protobuf: {}",
-                                    to_string(*request_type), decoded.error().what()));
+      respond(request, responder, 400, text_headers(),
+              fmt::format("Failed to convert {} into Call protobuf: {}", to_string(*request_type),
+                          decoded.error().what()));
       return;
     }
     const auto stream_id_header = request.header("Mesos-Stream-Id");
     if (call.type() == Call::SUBSCRIBE) {
       auto accepted = negotiate(request.header("Accept"));
       if (!accepted) {
-        responder.respond(
-            406, text_headers(),
-            fmt::format("Expecting 'Accept' to allow {} or {}", media_type(ContentType::json),
-                        media_type(ContentType::protobuf)));
+        respond(request, responder, 406, text_headers(),
+                fmt::format("Expecting 'Accept' to allow {} or {}", media_type(ContentType::json),
+                            media_type(ContentType::protobuf)));
         return;
       }
-      subscribe(call, *accepted, stream_id_header, std::move(responder));
+      subscribe(request, call, *accepted, stream_id_header, std::move(responder));
     } else {
       HttpAnswer answer = master_.handle_call(call, stream_id_header, now());
-      responder.respond(answer.status, answer.body.empty() ? http::Headers{} : text_headers(),
-                        std::move(answer.body));
+      // The headers first: the body is moved into the call.
+      http::Headers headers = answer.body.empty() ? http::Headers{} : text_headers();
+      respond(request, responder, answer.status, std::move(headers), std::move(answer.body),
+              Call::Type_Name(call.type()));
     }
     pump();
   }
 
-  void subscribe(const Call& call, ContentType type, std::optional<std::string_view> stream_header,
-                 http::Responder responder) {
+  void subscribe(const http::ServerRequest& request, const Call& call, ContentType type,
+                 std::optional<std::string_view> stream_header, http::Responder responder) {
     auto state = std::make_shared<StreamState>();
     state->type = type;
     state->faults = &faults_;
     HttpAnswer answer =
         master_.handle_subscribe(call, std::make_unique<HttpSink>(state), stream_header, now());
     if (!answer.streaming) {
-      responder.respond(answer.status, answer.body.empty() ? http::Headers{} : text_headers(),
-                        std::move(answer.body));
+      http::Headers headers = answer.body.empty() ? http::Headers{} : text_headers();
+      respond(request, responder, answer.status, std::move(headers), std::move(answer.body),
+              "SUBSCRIBE");
       return;
     }
     http::Headers headers = {{"Content-Type", std::string(media_type(type))}};

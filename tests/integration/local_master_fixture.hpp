@@ -254,6 +254,13 @@ class LocalMaster {
   }
   std::string leader_address() const { return server_->leader_address(); }
 
+  // Whether a line the Master (or its wiring) logged contains `text`.
+  bool logged(std::string_view text) const {
+    return std::any_of(log_.begin(), log_.end(), [text](const std::string& line) {
+      return line.find(text) != std::string::npos;
+    });
+  }
+
   // What the Master logged, the last `lines` lines.
   std::string log_tail(std::size_t lines = 15) const {
     std::string out = "local-master log (last lines):\n";

@@ -10,9 +10,11 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <rapidjson/document.h>
 
 #include "heatblast/resources.hpp"
 #include "master.hpp"
+#include "mesos_json.hpp"
 #include "simulated_runner.hpp"
 
 namespace {
@@ -1165,4 +1167,310 @@ TEST_CASE("local_agent_spec describes this machine as an agent would") {
   CHECK(spec->resources.scalar("disk") > 0);
   CHECK(spec->resources.ranges("ports") == std::vector<heatblast::Range>{{31000, 32000}});
   CHECK_FALSE(local_agent_spec("here", "/no/such/path"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// What a Mesos 1.12 master fills in offers and updates, and what it logs
+
+namespace {
+
+bool logged(const Harness& h, std::string_view text) {
+  return std::any_of(h.log.begin(), h.log.end(), [text](const std::string& line) {
+    return line.find(text) != std::string::npos;
+  });
+}
+
+// ACCEPT launching one task group of `tasks` under the DEFAULT executor `executor_id`.
+Call group_launch(const Subscription& sub, const mesos::v1::Offer& offer,
+                  const std::string& executor_id, std::vector<mesos::v1::TaskInfo> tasks) {
+  Call call;
+  call.set_type(Call::ACCEPT);
+  *call.mutable_accept()->add_offer_ids() = offer.id();
+  call.mutable_accept()->mutable_filters()->set_refuse_seconds(0);
+  auto* operation = call.mutable_accept()->add_operations();
+  operation->set_type(mesos::v1::Offer::Operation::LAUNCH_GROUP);
+  auto* executor = operation->mutable_launch_group()->mutable_executor();
+  executor->set_type(mesos::v1::ExecutorInfo::DEFAULT);
+  executor->mutable_executor_id()->set_value(executor_id);
+  executor->mutable_framework_id()->set_value(sub.framework_id);
+  *executor->mutable_resources() = resources("cpus:0.1;mem:32;disk:10").to_proto();
+  for (auto& task : tasks)
+    *operation->mutable_launch_group()->mutable_task_group()->add_tasks() = std::move(task);
+  return call;
+}
+
+}  // namespace
+
+TEST_CASE("offers carry id, framework, agent, hostname, url and attributes as Mesos fills them") {
+  auto options = Harness::default_options();
+  mesos::v1::Attribute rack;
+  rack.set_name("rack");
+  rack.set_type(mesos::v1::Value::TEXT);
+  rack.mutable_text()->set_value("r1");
+  options.agents[0].attributes = {rack};
+  Harness h(options);
+  h.master->set_listen_port(5151);
+  auto sub = h.subscribe(framework_info("fw"));
+  auto offers = h.offers(sub);
+  REQUIRE(offers.size() == 1);
+  const auto& offer = offers[0];
+  CHECK_FALSE(offer.id().value().empty());
+  CHECK(offer.framework_id().value() == sub.framework_id);
+  CHECK_FALSE(offer.agent_id().value().empty());
+  CHECK(offer.hostname() == "agent-host");
+  REQUIRE(offer.has_url());
+  CHECK(offer.url().scheme() == "http");
+  CHECK(offer.url().address().hostname() == "localhost");
+  CHECK(offer.url().address().ip() == "127.0.0.1");
+  CHECK(offer.url().address().port() == 5151);
+  CHECK(offer.url().path() == "/slave(1)");
+  REQUIRE(offer.attributes_size() == 1);
+  CHECK(offer.attributes(0).text().value() == "r1");
+  CHECK(offer.executor_ids_size() == 0);
+  // The same address in SUBSCRIBED's MasterInfo and in /state's agents.
+  CHECK(h.master->master_info().address().port() == 5151);
+  CHECK_THAT(h.master->state_json(), Catch::Contains("\"pid\":\"slave(1)@127.0.0.1:5151\""));
+}
+
+TEST_CASE("offers list the framework's executors running on the agent") {
+  Harness h;
+  auto sub = h.subscribe(framework_info("fw"));
+  auto offers = h.offers(sub);
+  REQUIRE(h.call(sub, group_launch(sub, offers[0], "group-1",
+                                   {command_task("g1", offers[0].agent_id(), "cpus:1;mem:64",
+                                                 {{"sim.duration", "inf"}})}))
+              .status == 202);
+  auto next = h.offers(sub);
+  REQUIRE(next.size() == 1);
+  REQUIRE(next[0].executor_ids_size() == 1);
+  CHECK(next[0].executor_ids(0).value() == "group-1");
+}
+
+TEST_CASE("MULTI_ROLE offers of role '*' give every resource its allocation_info") {
+  Harness h;
+  auto info = framework_info("fw");
+  add_capability(info, Capability::MULTI_ROLE);
+  info.add_roles("*");
+  auto sub = h.subscribe(info);
+  auto offers = h.offers(sub);
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].allocation_info().role() == "*");
+  for (const auto& resource : offers[0].resources())
+    CHECK(resource.allocation_info().role() == "*");
+  // Launching with those resources, as the framework got them, works.
+  REQUIRE(h.accept(sub, offers[0], {command_task("t", offers[0].agent_id())}).status == 202);
+  auto statuses = run_until(h, sub, mesos::v1::TASK_RUNNING);
+  CHECK(statuses.back().state() == mesos::v1::TASK_RUNNING);
+}
+
+TEST_CASE("updates carry executor_id and container_status as an agent sets them") {
+  Harness h;
+  auto sub = h.subscribe(framework_info("fw"));
+  auto offers = h.offers(sub);
+  REQUIRE(h.accept(sub, offers[0], {command_task("t1", offers[0].agent_id())}).status == 202);
+  auto statuses = run_until(h, sub, mesos::v1::TASK_FINISHED);
+  for (const auto& status : statuses) {
+    INFO(mesos::v1::TaskState_Name(status.state()));
+    CHECK(status.source() == TaskStatus::SOURCE_EXECUTOR);
+    CHECK(status.executor_id().value() == "t1");
+    CHECK_FALSE(status.has_reason());
+    REQUIRE(status.has_container_status());
+    CHECK_FALSE(status.container_status().container_id().value().empty());
+    REQUIRE(status.container_status().network_infos_size() == 1);
+    CHECK(status.container_status().network_infos(0).ip_addresses(0).ip_address() == "127.0.0.1");
+  }
+  // Invalid launches come from the master, with no executor or container.
+  auto again = h.master->snapshot().offers;  // made while the task ran
+  REQUIRE_FALSE(again.empty());
+  auto bad = command_task("t2", again[0].offer.agent_id());
+  bad.clear_resources();
+  sub.stream->fresh();
+  REQUIRE(h.accept(sub, again[0].offer, {bad}).status == 202);
+  auto error = updates(sub.stream->fresh());
+  REQUIRE(error.size() == 1);
+  CHECK(error[0].state() == mesos::v1::TASK_ERROR);
+  CHECK(error[0].source() == TaskStatus::SOURCE_MASTER);
+  CHECK(error[0].reason() == TaskStatus::REASON_TASK_INVALID);
+  CHECK_FALSE(error[0].has_executor_id());
+  CHECK_FALSE(error[0].has_container_status());
+}
+
+TEST_CASE("the log shows each task's end, each kill and each refused launch") {
+  Harness h;
+  auto info = framework_info("fw");
+  add_capability(info, Capability::TASK_KILLING_STATE);
+  auto sub = h.subscribe(info);
+  auto offers = h.offers(sub);
+  REQUIRE(
+      h.accept(
+           sub, offers[0],
+           {command_task("ok", offers[0].agent_id(), "cpus:1;mem:64", {{"sim.duration", "1"}}),
+            command_task("bad", offers[0].agent_id(), "cpus:1;mem:64",
+                         {{"sim.duration", "1"}, {"sim.exit_code", "3"}}),
+            command_task("long", offers[0].agent_id(), "cpus:1;mem:64", {{"sim.duration", "inf"}})},
+           0)
+          .status == 202);
+  run_until(h, sub, mesos::v1::TASK_FAILED);
+  Call kill;
+  kill.set_type(Call::KILL);
+  kill.mutable_kill()->mutable_task_id()->set_value("long");
+  REQUIRE(h.call(sub, kill).status == 202);
+  run_until(h, sub, mesos::v1::TASK_KILLED);
+  CHECK(logged(h, "task 'ok' ended TASK_FINISHED: Command exited with status 0"));
+  CHECK(logged(h, "task 'bad' ended TASK_FAILED: Command exited with status 3"));
+  CHECK(logged(h, "killing task 'long'"));
+  CHECK(logged(h, "task 'long' ended TASK_KILLED"));
+
+  auto more = h.master->snapshot().offers;
+  REQUIRE_FALSE(more.empty());
+  auto empty = command_task("empty", more[0].offer.agent_id());
+  empty.clear_resources();
+  REQUIRE(h.accept(sub, more[0].offer, {empty}).status == 202);
+  CHECK(logged(h, "task 'empty' TASK_ERROR: Task uses no resources"));
+}
+
+TEST_CASE("the snapshot keeps acknowledged tasks as completed, and counts calls as Mesos") {
+  Harness h;
+  auto sub = h.subscribe(framework_info("fw"));
+  auto offers = h.offers(sub);
+  REQUIRE(h.accept(sub, offers[0], {command_task("t1", offers[0].agent_id())}).status == 202);
+  run_until(h, sub, mesos::v1::TASK_FINISHED);
+  const auto snapshot = h.master->snapshot();
+  REQUIRE(snapshot.frameworks.size() == 1);
+  CHECK(snapshot.frameworks[0].tasks.empty());
+  REQUIRE(snapshot.frameworks[0].completed_tasks.size() == 1);
+  const auto& done = snapshot.frameworks[0].completed_tasks[0];
+  CHECK(done.task_id == "t1");
+  CHECK(done.state == mesos::v1::TASK_FINISHED);
+  CHECK(states(done.statuses) == std::vector<TaskState>{mesos::v1::TASK_STARTING,
+                                                        mesos::v1::TASK_RUNNING,
+                                                        mesos::v1::TASK_FINISHED});
+  CHECK(snapshot.counters.at("messages_register_framework") == 1);
+  CHECK(snapshot.counters.at("messages_launch_tasks") == 1);
+  CHECK(snapshot.counters.at("valid_status_update_acknowledgements") == 3);
+  CHECK(snapshot.counters.at("tasks_finished") == 1);
+}
+
+namespace {
+
+rapidjson::Document parse_json(const std::string& text) {
+  rapidjson::Document document;
+  document.Parse(text.c_str(), text.size());
+  INFO(text);
+  REQUIRE_FALSE(document.HasParseError());
+  return document;
+}
+
+}  // namespace
+
+TEST_CASE("the read-only endpoints render Mesos's JSON shapes") {
+  Harness h;
+  auto info = framework_info("fw");
+  add_capability(info, Capability::MULTI_ROLE);
+  info.add_roles("*");
+  auto sub = h.subscribe(info);
+  auto offers = h.offers(sub);
+  REQUIRE(
+      h.accept(
+           sub, offers[0],
+           {command_task("done", offers[0].agent_id(), "cpus:1;mem:64", {{"sim.duration", "3"}}),
+            command_task("live", offers[0].agent_id(), "cpus:1;mem:64", {{"sim.duration", "inf"}})},
+           0)
+          .status == 202);
+  run_until(h, sub, mesos::v1::TASK_FINISHED);
+  h.offers(sub);
+  const auto snapshot = h.master->snapshot();
+
+  SECTION("/master/state") {
+    auto state = parse_json(render_state_json(snapshot));
+    CHECK(std::string(state["version"].GetString()) == "1.12.0");
+    CHECK(state["activated_slaves"].GetInt() == 1);
+    CHECK(state["leader_info"]["address"]["ip"].GetString() == std::string("127.0.0.1"));
+    const auto& framework = state["frameworks"][0];
+    CHECK(framework["id"].GetString() == sub.framework_id);
+    CHECK(framework["active"].GetBool());
+    CHECK(framework["capabilities"][0].GetString() == std::string("MULTI_ROLE"));
+    CHECK(framework["roles"][0].GetString() == std::string("*"));
+    CHECK(framework["used_resources"]["cpus"].GetDouble() == 1.0);
+    double offered_cpus = 0;
+    for (const auto& offer : snapshot.offers)
+      offered_cpus += offer.resources.scalar("cpus");
+    CHECK(offered_cpus > 0);
+    CHECK(framework["offered_resources"]["cpus"].GetDouble() == offered_cpus);
+    REQUIRE(framework["tasks"].Size() == 1);
+    const auto& task = framework["tasks"][0];
+    CHECK(task["id"].GetString() == std::string("live"));
+    CHECK(task["state"].GetString() == std::string("TASK_RUNNING"));
+    CHECK(task["slave_id"].GetString() == offers[0].agent_id().value());
+    CHECK(task["executor_id"].GetString() == std::string(""));  // a command task's
+    CHECK(task["resources"]["mem"].GetDouble() == 64.0);
+    CHECK(task["resources"]["gpus"].GetDouble() == 0.0);
+    CHECK(task["role"].GetString() == std::string("*"));
+    REQUIRE(task["statuses"].Size() == 2);
+    CHECK(task["statuses"][1]["state"].GetString() == std::string("TASK_RUNNING"));
+    CHECK(task["statuses"][1]["container_status"].HasMember("container_id"));
+    REQUIRE(framework["completed_tasks"].Size() == 1);
+    CHECK(framework["completed_tasks"][0]["state"].GetString() == std::string("TASK_FINISHED"));
+    REQUIRE(framework["offers"].Size() == snapshot.offers.size());
+    CHECK(framework["offers"][0]["allocation_info"]["role"].GetString() == std::string("*"));
+    const auto& agent = state["slaves"][0];
+    CHECK(agent["hostname"].GetString() == std::string("agent-host"));
+    CHECK(agent["pid"].GetString() == std::string("slave(1)@127.0.0.1:5050"));
+    CHECK(agent["resources"]["ports"].GetString() == std::string("[31000-32000]"));
+    CHECK(agent["used_resources"]["cpus"].GetDouble() == 1.0);
+    CHECK(agent["active"].GetBool());
+  }
+  SECTION("/master/frameworks, /master/slaves") {
+    auto frameworks = parse_json(frameworks_json(snapshot, {}));
+    CHECK(frameworks["frameworks"].Size() == 1);
+    CHECK(frameworks["completed_frameworks"].Size() == 0);
+    auto none = parse_json(frameworks_json(snapshot, {{"framework_id", "other"}}));
+    CHECK(none["frameworks"].Size() == 0);
+    auto slaves = parse_json(slaves_json(snapshot));
+    REQUIRE(slaves["slaves"].Size() == 1);
+    CHECK(slaves["slaves"][0]["resources"]["cpus"].GetDouble() == 4.0);
+  }
+  SECTION("/master/tasks: newest first, limit, offset, filters") {
+    auto all = parse_json(tasks_json(snapshot, {}));
+    INFO(tasks_json(snapshot, {}));
+    REQUIRE(all["tasks"].Size() == 2);
+    // "done" ended after "live" last changed.
+    CHECK(all["tasks"][0]["id"].GetString() == std::string("done"));
+    auto oldest = parse_json(tasks_json(snapshot, {{"order", "asc"}, {"limit", "1"}}));
+    REQUIRE(oldest["tasks"].Size() == 1);
+    CHECK(oldest["tasks"][0]["id"].GetString() == std::string("live"));
+    auto second = parse_json(tasks_json(snapshot, {{"offset", "1"}, {"limit", "junk"}}));
+    CHECK(second["tasks"].Size() == 1);
+    auto past = parse_json(tasks_json(snapshot, {{"offset", "9"}}));
+    CHECK(past["tasks"].Size() == 0);
+    auto one = parse_json(tasks_json(snapshot, {{"task_id", "live"}}));
+    CHECK(one["tasks"].Size() == 1);
+  }
+  SECTION("/metrics/snapshot and /version") {
+    auto metrics = parse_json(metrics_json(snapshot, h.now + seconds(5)));
+    CHECK(metrics["master/frameworks_active"].GetDouble() == 1.0);
+    CHECK(metrics["master/tasks_running"].GetDouble() == 1.0);
+    CHECK(metrics["master/tasks_finished"].GetDouble() == 1.0);
+    CHECK(metrics["master/tasks_failed"].GetDouble() == 0.0);
+    CHECK(metrics["master/outstanding_offers"].GetDouble() ==
+          static_cast<double>(snapshot.offers.size()));
+    CHECK(metrics["master/messages_launch_tasks"].GetDouble() == 1.0);
+    CHECK(metrics["master/messages_register_framework"].GetDouble() == 1.0);
+    CHECK(metrics["master/cpus_total"].GetDouble() == 4.0);
+    CHECK(metrics["master/cpus_used"].GetDouble() == 1.0);
+    CHECK(metrics["master/uptime_secs"].GetDouble() > 0);
+    auto version = parse_json(version_json(snapshot.master_info.version()));
+    CHECK(version["version"].GetString() == std::string("1.12.0"));
+  }
+}
+
+TEST_CASE("parse_query decodes percent escapes and refuses bad ones") {
+  auto query = parse_query("path=%2Ftmp%2Fa+b&offset=3&flag&path=second");
+  REQUIRE(query);
+  CHECK(query->at("path") == "/tmp/a b");
+  CHECK(query->at("offset") == "3");
+  CHECK(query->at("flag").empty());
+  CHECK_FALSE(parse_query("path=%2"));
+  CHECK_FALSE(parse_query("path=%zz"));
+  CHECK_FALSE(parse_query("path=a%00b"));
 }

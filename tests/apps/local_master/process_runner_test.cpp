@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -18,6 +19,7 @@
 #include "heatblast/resources.hpp"
 #include "master.hpp"
 #include "process_runner.hpp"
+#include "simulated_runner.hpp"
 
 namespace {
 
@@ -60,18 +62,46 @@ TimePoint wall_now() {
   return std::chrono::system_clock::now();
 }
 
-// Polls until an event of `kind` for `container` arrives or 10 s pass.
-RunnerEvent wait_for(TaskRunner& runner, const std::string& container, RunnerEvent::Kind kind) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (std::chrono::steady_clock::now() < deadline) {
-    for (auto& event : runner.poll(wall_now())) {
-      if (event.container_id == container && event.kind == kind) return event;
+// The runner's events as a queue that a test takes from in its own order. poll() hands over
+// every event that is ready in one batch (a short command's `running` and `exited` often come
+// together), so events that were not asked for are kept for the next wait, never dropped.
+class RunnerEvents {
+ public:
+  explicit RunnerEvents(TaskRunner& runner) : runner_(runner) {}
+
+  // The first event of `kind` for `container`, polling (every 5 ms) for at most 10 s.
+  RunnerEvent wait_for(const std::string& container, RunnerEvent::Kind kind) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (true) {
+      auto match = std::find_if(backlog_.begin(), backlog_.end(), [&](const RunnerEvent& event) {
+        return event.container_id == container && event.kind == kind;
+      });
+      if (match != backlog_.end()) {
+        RunnerEvent event = std::move(*match);
+        backlog_.erase(match);
+        return event;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) break;
+      if (!poll()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    FAIL("no event of kind " << static_cast<int>(kind) << " for " << container << " within 10 s ("
+                             << backlog_.size() << " other events kept)");
+    return {};
   }
-  FAIL("no event of kind " << static_cast<int>(kind) << " for " << container << " within 10 s");
-  return {};
-}
+
+  // Polls once; true when new events arrived. They stay queued.
+  bool poll() {
+    auto fresh = runner_.poll(std::chrono::system_clock::now());
+    backlog_.insert(backlog_.end(), fresh.begin(), fresh.end());
+    return !fresh.empty();
+  }
+
+  const std::vector<RunnerEvent>& pending() const { return backlog_; }
+
+ private:
+  TaskRunner& runner_;
+  std::vector<RunnerEvent> backlog_;
+};
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path);
@@ -81,6 +111,24 @@ std::string read_file(const std::string& path) {
 }
 
 }  // namespace
+
+TEST_CASE("RunnerEvents keeps the events of a batch that a wait did not ask for") {
+  // A task that started and ended long ago: one poll returns its `running` and `exited`
+  // together, as a ProcessRunner does for a command that ends before the first poll.
+  SimulatedRunner runner;
+  LaunchSpec spec = spec_for("/srv", "quick", "true");
+  auto* label = spec.task.mutable_labels()->add_labels();
+  label->set_key("sim.duration");
+  label->set_value("0");
+  runner.launch(spec, TimePoint(std::chrono::hours(1)));
+  RunnerEvents events(runner);
+  CHECK(events.wait_for(spec.container_id, RunnerEvent::Kind::running).kind ==
+        RunnerEvent::Kind::running);
+  CHECK(events.pending().size() == 1);
+  auto exited = events.wait_for(spec.container_id, RunnerEvent::Kind::exited);
+  CHECK(exited.termination.kind == Termination::Kind::exited);
+  CHECK(events.pending().empty());
+}
 
 TEST_CASE("build_command_line: shell, argv, environment, docker") {
   LaunchSpec spec = spec_for("/srv", "t1", "echo hi");
@@ -132,15 +180,16 @@ TEST_CASE("build_command_line: shell, argv, environment, docker") {
 TEST_CASE("ProcessRunner runs commands in a sandbox and reports how they end") {
   ScratchDir dir;
   ProcessRunner runner({dir.path + "/meta", ""});
+  RunnerEvents events(runner);
   CHECK_FALSE(runner.docker_available());
 
   SECTION("true: running, then exit status 0; stdout in the sandbox") {
     auto spec = spec_for(dir.path, "ok", "echo \"hello $MESOS_TASK_ID\"; true");
     runner.launch(spec, wall_now());
-    auto running = wait_for(runner, spec.container_id, RunnerEvent::Kind::running);
+    auto running = events.wait_for(spec.container_id, RunnerEvent::Kind::running);
     REQUIRE(running.pid);
     CHECK(running.pgid == running.pid);
-    auto exited = wait_for(runner, spec.container_id, RunnerEvent::Kind::exited);
+    auto exited = events.wait_for(spec.container_id, RunnerEvent::Kind::exited);
     CHECK(exited.termination.kind == Termination::Kind::exited);
     CHECK(exited.termination.code == 0);
     CHECK(read_file(spec.sandbox + "/stdout") == "hello ok\n");
@@ -150,23 +199,23 @@ TEST_CASE("ProcessRunner runs commands in a sandbox and reports how they end") {
   SECTION("exit 3") {
     auto spec = spec_for(dir.path, "three", "exit 3");
     runner.launch(spec, wall_now());
-    auto exited = wait_for(runner, spec.container_id, RunnerEvent::Kind::exited);
+    auto exited = events.wait_for(spec.container_id, RunnerEvent::Kind::exited);
     CHECK(exited.termination.kind == Termination::Kind::exited);
     CHECK(exited.termination.code == 3);
   }
   SECTION("sleep 30, SIGTERM") {
     auto spec = spec_for(dir.path, "sleeper", "exec sleep 30");
     runner.launch(spec, wall_now());
-    wait_for(runner, spec.container_id, RunnerEvent::Kind::running);
+    events.wait_for(spec.container_id, RunnerEvent::Kind::running);
     runner.signal(spec.container_id, TaskSignal::terminate, wall_now());
-    auto exited = wait_for(runner, spec.container_id, RunnerEvent::Kind::exited);
+    auto exited = events.wait_for(spec.container_id, RunnerEvent::Kind::exited);
     CHECK(exited.termination.kind == Termination::Kind::signaled);
     CHECK(exited.termination.code == SIGTERM);
   }
   SECTION("a command that ignores SIGTERM needs SIGKILL") {
     auto spec = spec_for(dir.path, "stubborn", "trap '' TERM; echo ready; sleep 30; sleep 30");
     runner.launch(spec, wall_now());
-    wait_for(runner, spec.container_id, RunnerEvent::Kind::running);
+    events.wait_for(spec.container_id, RunnerEvent::Kind::running);
     // SIGTERM only once the shell has installed its trap.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (read_file(spec.sandbox + "/stdout") != "ready\n") {
@@ -175,13 +224,13 @@ TEST_CASE("ProcessRunner runs commands in a sandbox and reports how they end") {
     }
     runner.signal(spec.container_id, TaskSignal::terminate, wall_now());
     for (int i = 0; i < 20; ++i) {
-      for (const auto& event : runner.poll(wall_now())) {
-        CHECK(event.kind != RunnerEvent::Kind::exited);
-      }
+      events.poll();
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
+    for (const auto& event : events.pending())
+      CHECK(event.kind != RunnerEvent::Kind::exited);
     runner.signal(spec.container_id, TaskSignal::kill, wall_now());
-    auto exited = wait_for(runner, spec.container_id, RunnerEvent::Kind::exited);
+    auto exited = events.wait_for(spec.container_id, RunnerEvent::Kind::exited);
     CHECK(exited.termination.kind == Termination::Kind::signaled);
     CHECK(exited.termination.code == SIGKILL);
   }
@@ -189,7 +238,7 @@ TEST_CASE("ProcessRunner runs commands in a sandbox and reports how they end") {
     auto spec = spec_for(dir.path, "missing", "/no/such/program");
     spec.task.mutable_command()->set_shell(false);
     runner.launch(spec, wall_now());
-    auto failed = wait_for(runner, spec.container_id, RunnerEvent::Kind::launch_failed);
+    auto failed = events.wait_for(spec.container_id, RunnerEvent::Kind::launch_failed);
     CHECK_THAT(failed.message, Catch::Contains("Failed to execute '/no/such/program'"));
     CHECK(runner.live_tasks() == 0);
   }
@@ -201,23 +250,25 @@ TEST_CASE("ProcessRunner adopts a process another runner started") {
   int pid = 0;
   {
     ProcessRunner first({dir.path + "/meta", ""});
+    RunnerEvents first_events(first);
     first.launch(spec, wall_now());
-    pid = *wait_for(first, spec.container_id, RunnerEvent::Kind::running).pid;
+    pid = *first_events.wait_for(spec.container_id, RunnerEvent::Kind::running).pid;
   }
   ProcessRunner second({dir.path + "/meta", ""});
+  RunnerEvents second_events(second);
   SECTION("alive: watched, then killed") {
     second.adopt({spec.container_id, spec.sandbox, pid, pid}, wall_now());
     CHECK(second.poll(wall_now()).empty());
     CHECK(second.live_tasks() == 1);
     second.signal(spec.container_id, TaskSignal::terminate, wall_now());
-    auto exited = wait_for(second, spec.container_id, RunnerEvent::Kind::exited);
+    auto exited = second_events.wait_for(spec.container_id, RunnerEvent::Kind::exited);
     // The supervisor recorded the command's status before it exited.
     CHECK(exited.termination.kind == Termination::Kind::signaled);
     CHECK(exited.termination.code == SIGTERM);
   }
   SECTION("another process group: gone") {
     second.adopt({spec.container_id, spec.sandbox, pid, pid + 1}, wall_now());
-    auto exited = wait_for(second, spec.container_id, RunnerEvent::Kind::exited);
+    auto exited = second_events.wait_for(spec.container_id, RunnerEvent::Kind::exited);
     CHECK(exited.termination.kind == Termination::Kind::unknown);
     ::kill(-pid, SIGKILL);
     int status = 0;
@@ -225,7 +276,7 @@ TEST_CASE("ProcessRunner adopts a process another runner started") {
   }
   SECTION("no recorded pid: gone") {
     second.adopt({spec.container_id, spec.sandbox, 0, 0}, wall_now());
-    auto exited = wait_for(second, spec.container_id, RunnerEvent::Kind::exited);
+    auto exited = second_events.wait_for(spec.container_id, RunnerEvent::Kind::exited);
     CHECK(exited.termination.kind == Termination::Kind::unknown);
     ::kill(-pid, SIGKILL);
     int status = 0;
@@ -401,8 +452,9 @@ TEST_CASE("ProcessRunner: paths used after the supervisor changes into the sandb
     REQUIRE(std::filesystem::path(relative).is_relative());
     ProcessRunner runner(ProcessRunnerOptions{.meta_dir = relative, .docker = ""});
     const auto spec = spec_for(scratch.path, "rel", "exit 4");
+    RunnerEvents events(runner);
     runner.launch(spec, wall_now());
-    wait_for(runner, spec.container_id, RunnerEvent::Kind::exited);
+    events.wait_for(spec.container_id, RunnerEvent::Kind::exited);
     // Read back by an adopting runner after a restart: it must be where the runner looks.
     CHECK(read_file(scratch.path + "/meta/c-rel/status") == std::to_string(4 << 8));
   }
