@@ -7,6 +7,7 @@
 
 #include <charconv>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -209,15 +210,19 @@ TEST_CASE("a relative --work-dir: a task that ends while local-master is down is
   fw->wait_subscribed(10s);
   const std::string framework_id = fw->framework_ids().front();
   const auto offer = fw->take_offer();
-  // Ends 1 s after it started: after the master below is killed, before or after its restart.
-  fw->launch(offer, {fw->command_task("short", "sleep 1", offer)});
+  // Ends when the test says so, once the master below is gone.
+  const std::string go = dir.str() + "/go";
+  fw->launch(offer,
+             {fw->command_task("short", fmt::format("while [ ! -e '{}' ]; do sleep 0.02; done", go),
+                               offer)});
   wait_for(
       io, "'short' to run", [&] { return fw->saw_state("short", mesos::v1::TASK_RUNNING); }, 5s,
       context);
   group.pgid = task_group_of(*fw, "short");
   program->signal(SIGKILL);
   REQUIRE(program->wait_exit(5s) == 128 + SIGKILL);
-  // The task ends on its own while no master runs (the client, retrying, keeps `io` busy).
+  // The task ends while no master runs (the client, retrying, keeps `io` busy).
+  std::ofstream{go} << "go\n";
   heatblast::testing::wait_group_gone(io, group.pgid, 5s);
   fw.reset();
 
