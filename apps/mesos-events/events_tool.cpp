@@ -5,6 +5,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <unordered_map>
 #include <vector>
 
 #include <fmt/format.h>
@@ -64,6 +65,10 @@ std::size_t utf8_sequence(std::string_view s) {
 std::uint64_t count_invalid_utf8(std::string_view s) {
   std::uint64_t bad = 0;
   for (std::size_t i = 0; i < s.size();) {
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      ++i;
+      continue;
+    }
     if (const auto n = utf8_sequence(s.substr(i))) {
       i += n;
     } else {
@@ -106,38 +111,59 @@ std::uint64_t replace_invalid_utf8(std::string& text, std::size_t from) {
 }
 
 // The same count for --summary, which writes no JSON: the bytes of every string field (not
-// bytes fields, which JSON carries as base64) that are not well-formed UTF-8.
-std::uint64_t invalid_utf8_in(const google::protobuf::Message& message) {
-  namespace pb = google::protobuf;
-  const pb::Reflection* reflection = message.GetReflection();
-  std::vector<const pb::FieldDescriptor*> fields;
-  reflection->ListFields(message, &fields);
-  std::uint64_t bad = 0;
-  std::string scratch;
-  for (const pb::FieldDescriptor* field : fields) {
-    if (field->type() == pb::FieldDescriptor::TYPE_STRING) {
+// bytes fields, which JSON carries as base64) that are not well-formed UTF-8. Only string and
+// message fields are visited, from a list kept per message type (a summary is the fast mode;
+// Reflection::ListFields would sort every message's fields).
+class InvalidUtf8Counter {
+ public:
+  std::uint64_t count(const google::protobuf::Message& message) {
+    namespace pb = google::protobuf;
+    const pb::Reflection* reflection = message.GetReflection();
+    std::uint64_t bad = 0;
+    for (const pb::FieldDescriptor* field : fields_of(message.GetDescriptor())) {
+      const bool is_string = field->type() == pb::FieldDescriptor::TYPE_STRING;
       if (field->is_repeated()) {
-        for (int i = 0; i < reflection->FieldSize(message, field); ++i)
-          bad += count_invalid_utf8(
-              reflection->GetRepeatedStringReference(message, field, i, &scratch));
-      } else {
-        bad += count_invalid_utf8(reflection->GetStringReference(message, field, &scratch));
-      }
-    } else if (field->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
-      if (field->is_repeated()) {
-        for (int i = 0; i < reflection->FieldSize(message, field); ++i)
-          bad += invalid_utf8_in(reflection->GetRepeatedMessage(message, field, i));
-      } else {
-        bad += invalid_utf8_in(reflection->GetMessage(message, field));
+        const int n = reflection->FieldSize(message, field);
+        for (int i = 0; i < n; ++i) {
+          bad += is_string ? count_invalid_utf8(reflection->GetRepeatedStringReference(
+                                 message, field, i, &scratch_))
+                           : count(reflection->GetRepeatedMessage(message, field, i));
+        }
+      } else if (reflection->HasField(message, field)) {
+        bad += is_string
+                   ? count_invalid_utf8(reflection->GetStringReference(message, field, &scratch_))
+                   : count(reflection->GetMessage(message, field));
       }
     }
+    return bad;
   }
-  return bad;
-}
+
+ private:
+  const std::vector<const google::protobuf::FieldDescriptor*>& fields_of(
+      const google::protobuf::Descriptor* type) {
+    namespace pb = google::protobuf;
+    auto [it, added] = plans_.try_emplace(type);
+    if (added) {
+      for (int i = 0; i < type->field_count(); ++i) {
+        const pb::FieldDescriptor* field = type->field(i);
+        if (field->type() == pb::FieldDescriptor::TYPE_STRING ||
+            field->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE)
+          it->second.push_back(field);
+      }
+    }
+    return it->second;
+  }
+
+  std::unordered_map<const google::protobuf::Descriptor*,
+                     std::vector<const google::protobuf::FieldDescriptor*>>
+      plans_;
+  std::string scratch_;
+};
 
 struct Summary {
   std::uint64_t events = 0;
   std::uint64_t invalid_utf8 = 0;
+  InvalidUtf8Counter utf8_counter;
   std::map<std::string, std::uint64_t> by_type;
   std::uint64_t offers = 0;
   std::uint64_t offer_resources = 0;
@@ -150,7 +176,7 @@ struct Summary {
 
   void add(const Event& event) {
     ++events;
-    invalid_utf8 += invalid_utf8_in(event);
+    invalid_utf8 += utf8_counter.count(event);
     ++by_type[Event::Type_Name(event.type()).empty() ? fmt::format("{}", int(event.type()))
                                                      : Event::Type_Name(event.type())];
     switch (event.type()) {
