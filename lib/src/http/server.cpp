@@ -178,7 +178,6 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   // Connections refused at the limit that are still draining (see kRefusalLinger).
   std::unordered_map<Refusal*, std::shared_ptr<Refusal>> refusals;
   std::uint64_t refused = 0;
-  std::uint64_t evicted = 0;
   std::string where;  // the bound address, for log lines
   // Rate limits of the log: refusals and accept failures since the last line of their kind.
   std::optional<std::chrono::steady_clock::time_point> refusal_logged_at, accept_error_logged_at;
@@ -808,10 +807,7 @@ void ServerCore::evict_idle() {
   for (const auto& [raw, connection] : connections) {
     if (raw->idle(now) && (!oldest || raw->idle_since() < oldest->idle_since())) oldest = raw;
   }
-  if (oldest) {
-    ++evicted;
-    oldest->evict();
-  }
+  if (oldest) oldest->evict();
 }
 
 void ServerCore::refuse(tcp::socket socket) {
