@@ -382,6 +382,12 @@ class EtlScheduler::Impl : public std::enable_shared_from_this<Impl> {
     http::ServerOptions options;
     options.address = address->address;
     options.port = address->port;
+    // A health check needs a connection or two: a small cap, and a client that does not send
+    // its request promptly is dropped, so that no client can hold the endpoint.
+    options.max_connections = 32;
+    options.header_timeout = std::chrono::seconds(5);
+    options.max_body_size = 64 << 10;
+    options.log = [this](std::string_view line) { log_.warning(line); };
     // What the Go tool answered (Go's "/" pattern matches every path), for Marathon's checks.
     health_ = std::make_unique<http::Server>(
         executor_, options, [](const http::ServerRequest& request, http::Responder responder) {

@@ -148,7 +148,19 @@ class MasterServer::Impl {
       server_options.address = options_.address;
       server_options.port = static_cast<std::uint16_t>(options_.port + i);
       server_options.max_body_size = 16 << 20;
-      server_options.idle_timeout = std::chrono::minutes(10);
+      // Also the time a request's body may take: short enough that clients trickling bodies
+      // cannot hold the connection slots for long (idle kept-alive connections give way to
+      // new ones at the cap anyway).
+      server_options.idle_timeout = std::chrono::seconds(60);
+      server_options.max_connections =
+          options_.max_connections == 0
+              ? 0
+              : std::max<std::size_t>(
+                    16, options_.max_connections / static_cast<std::size_t>(replicas));
+      server_options.header_timeout = options_.header_timeout;
+      server_options.log = [this](std::string_view line) {
+        if (options_.master.log) options_.master.log(line);
+      };
       auto make_server = [&] {
         return std::make_unique<http::Server>(
             executor_, server_options,

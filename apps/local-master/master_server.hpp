@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -30,6 +31,11 @@ struct MasterServerOptions {
   // reaches the port can stop replicas or break streams. Tests that pull switches over HTTP
   // turn it on; the C++ fault switches below work either way.
   bool enable_fault_injection = false;
+  // Connection limits (see http::ServerOptions). max_connections is for all replicas together,
+  // shared equally (at least 16 each); the default leaves room for tasks and files under the
+  // common limit of 1024 descriptors. A scheduler holds two (its stream and its calls).
+  std::size_t max_connections = 512;
+  std::chrono::milliseconds header_timeout{std::chrono::seconds(10)};
   MasterOptions master;
   // Called on SIGCHLD and every `reap_interval` (a lost signal must not hang a task): with a
   // ProcessRunner, its reap(). Empty for a SimulatedRunner.

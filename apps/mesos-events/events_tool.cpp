@@ -5,6 +5,8 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <unordered_map>
+#include <vector>
 
 #include <fmt/format.h>
 #include <mesos/v1/scheduler/scheduler.pb.h>
@@ -37,8 +39,131 @@ ContentType detect(std::string_view first_record) {
   return ContentType::protobuf;
 }
 
+// Length of the well-formed UTF-8 sequence (RFC 3629) at the start of `s`, 0 if there is none.
+std::size_t utf8_sequence(std::string_view s) {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  const auto cont = [&](std::size_t i, unsigned lo = 0x80, unsigned hi = 0xBF) {
+    return i < s.size() && byte(i) >= lo && byte(i) <= hi;
+  };
+  const unsigned lead = byte(0);
+  if (lead < 0x80) return 1;
+  if (lead >= 0xC2 && lead <= 0xDF) return cont(1) ? 2 : 0;
+  if (lead >= 0xE0 && lead <= 0xEF) {
+    const unsigned lo = lead == 0xE0 ? 0xA0 : 0x80;  // no overlong forms
+    const unsigned hi = lead == 0xED ? 0x9F : 0xBF;  // no surrogates
+    return cont(1, lo, hi) && cont(2) ? 3 : 0;
+  }
+  if (lead >= 0xF0 && lead <= 0xF4) {
+    const unsigned lo = lead == 0xF0 ? 0x90 : 0x80;
+    const unsigned hi = lead == 0xF4 ? 0x8F : 0xBF;  // nothing above U+10FFFF
+    return cont(1, lo, hi) && cont(2) && cont(3) ? 4 : 0;
+  }
+  return 0;
+}
+
+// Bytes of `s` that are not part of well-formed UTF-8.
+std::uint64_t count_invalid_utf8(std::string_view s) {
+  std::uint64_t bad = 0;
+  for (std::size_t i = 0; i < s.size();) {
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    if (const auto n = utf8_sequence(s.substr(i))) {
+      i += n;
+    } else {
+      ++bad;
+      ++i;
+    }
+  }
+  return bad;
+}
+
+// Replaces each byte of `text` from `from` on that is not part of well-formed UTF-8 with
+// U+FFFD, and returns how many were replaced. Mesos (and the library) pass string bytes through
+// as they came; a JSON text must be UTF-8 (RFC 8259), or jq and Python reject the line.
+std::uint64_t replace_invalid_utf8(std::string& text, std::size_t from) {
+  std::size_t i = from;
+  while (i < text.size()) {
+    if (static_cast<unsigned char>(text[i]) < 0x80) {  // fast path: most of it is ASCII
+      ++i;
+      continue;
+    }
+    const auto n = utf8_sequence(std::string_view(text).substr(i));
+    if (n == 0) break;
+    i += n;
+  }
+  if (i == text.size()) return 0;  // the usual case: nothing copied
+  std::string fixed(text, 0, i);
+  std::uint64_t bad = 0;
+  while (i < text.size()) {
+    if (const auto n = utf8_sequence(std::string_view(text).substr(i))) {
+      fixed.append(text, i, n);
+      i += n;
+    } else {
+      fixed += "\xEF\xBF\xBD";
+      ++bad;
+      ++i;
+    }
+  }
+  text = std::move(fixed);
+  return bad;
+}
+
+// The same count for --summary, which writes no JSON: the bytes of every string field (not
+// bytes fields, which JSON carries as base64) that are not well-formed UTF-8. Only string and
+// message fields are visited, from a list kept per message type (a summary is the fast mode;
+// Reflection::ListFields would sort every message's fields).
+class InvalidUtf8Counter {
+ public:
+  std::uint64_t count(const google::protobuf::Message& message) {
+    namespace pb = google::protobuf;
+    const pb::Reflection* reflection = message.GetReflection();
+    std::uint64_t bad = 0;
+    for (const pb::FieldDescriptor* field : fields_of(message.GetDescriptor())) {
+      const bool is_string = field->type() == pb::FieldDescriptor::TYPE_STRING;
+      if (field->is_repeated()) {
+        const int n = reflection->FieldSize(message, field);
+        for (int i = 0; i < n; ++i) {
+          bad += is_string ? count_invalid_utf8(reflection->GetRepeatedStringReference(
+                                 message, field, i, &scratch_))
+                           : count(reflection->GetRepeatedMessage(message, field, i));
+        }
+      } else if (reflection->HasField(message, field)) {
+        bad += is_string
+                   ? count_invalid_utf8(reflection->GetStringReference(message, field, &scratch_))
+                   : count(reflection->GetMessage(message, field));
+      }
+    }
+    return bad;
+  }
+
+ private:
+  const std::vector<const google::protobuf::FieldDescriptor*>& fields_of(
+      const google::protobuf::Descriptor* type) {
+    namespace pb = google::protobuf;
+    auto [it, added] = plans_.try_emplace(type);
+    if (added) {
+      for (int i = 0; i < type->field_count(); ++i) {
+        const pb::FieldDescriptor* field = type->field(i);
+        if (field->type() == pb::FieldDescriptor::TYPE_STRING ||
+            field->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE)
+          it->second.push_back(field);
+      }
+    }
+    return it->second;
+  }
+
+  std::unordered_map<const google::protobuf::Descriptor*,
+                     std::vector<const google::protobuf::FieldDescriptor*>>
+      plans_;
+  std::string scratch_;
+};
+
 struct Summary {
   std::uint64_t events = 0;
+  std::uint64_t invalid_utf8 = 0;
+  InvalidUtf8Counter utf8_counter;
   std::map<std::string, std::uint64_t> by_type;
   std::uint64_t offers = 0;
   std::uint64_t offer_resources = 0;
@@ -51,6 +176,7 @@ struct Summary {
 
   void add(const Event& event) {
     ++events;
+    invalid_utf8 += utf8_counter.count(event);
     ++by_type[Event::Type_Name(event.type()).empty() ? fmt::format("{}", int(event.type()))
                                                      : Event::Type_Name(event.type())];
     switch (event.type()) {
@@ -98,6 +224,7 @@ struct Summary {
     line("updates with uuid", updates_with_uuid);
     line("rescinds", rescinds);
     if (errors) line("errors", errors);
+    line("invalid utf-8 bytes", invalid_utf8);
     return out;
   }
 };
@@ -124,6 +251,12 @@ std::string events_tool_usage() {
   return "usage: mesos-events [options] [FILE]\n"
          "Reads a Mesos v1 scheduler event stream (RecordIO, as a SUBSCRIBE response body)\n"
          "from FILE or standard input and prints one JSON line per event.\n"
+         "\n"
+         "Strings in events are meant to be UTF-8 but a master passes any bytes through. In\n"
+         "the JSON output (lines, and --to json) each byte that is not part of valid UTF-8 is\n"
+         "replaced by U+FFFD, so that every line is valid JSON; --summary counts these bytes\n"
+         "('invalid utf-8 bytes') and a note on standard error gives the total. --to protobuf\n"
+         "keeps the bytes as they are.\n"
          "\n"
          "  --format json|protobuf   content type of the records (default: detect)\n"
          "  --summary                print counts per event type, offers and updates instead\n"
@@ -219,6 +352,7 @@ int run_events_tool(const EventsToolOptions& options, std::FILE* out, std::FILE*
   if (options.reencode_to) reencoder.emplace(*options.reencode_to);
   std::string record;
   bool write_failed = false;
+  std::uint64_t replaced = 0;  // invalid UTF-8 bytes replaced in JSON output
 
   auto on_event = [&](const Event& event) {
     if (options.summary) {
@@ -226,9 +360,12 @@ int run_events_tool(const EventsToolOptions& options, std::FILE* out, std::FILE*
     } else if (reencoder) {
       record.clear();
       reencoder->encode(event, record);
+      if (*options.reencode_to == ContentType::json) replaced += replace_invalid_utf8(record, 0);
       recordio_append(output.buffer(), record);
     } else {
+      const std::size_t start = output.buffer().size();
       json::encode(event, output.buffer());
+      replaced += replace_invalid_utf8(output.buffer(), start);
       output.buffer().push_back('\n');
     }
     write_failed = !output.maybe_flush();
@@ -278,6 +415,10 @@ int run_events_tool(const EventsToolOptions& options, std::FILE* out, std::FILE*
     output.buffer() += summary.render(decoder->content_type(), decoder->offset());
   }
   if (!output.flush()) return report(Error(errc::io_error, "write error on the output"));
+  if (replaced > 0) {
+    std::fprintf(err, "mesos-events: %llu byte(s) of invalid UTF-8 in strings replaced by U+FFFD\n",
+                 static_cast<unsigned long long>(replaced));
+  }
   return 0;
 }
 

@@ -6,6 +6,8 @@
 #include <vector>
 
 #include <mesos/v1/scheduler/scheduler.pb.h>
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
 #include <catch2/catch.hpp>
 
 #include "events_tool.hpp"
@@ -176,4 +178,87 @@ TEST_CASE("mesos-events: bad input fails with the byte offset and keeps what cam
   auto err = temp_file();
   CHECK(heatblast::apps::run_events_tool(nofile, out.get(), err.get()) == 1);
   CHECK_THAT(read_all(err.get()), Catch::Contains("cannot open '/nonexistent/x'"));
+}
+
+namespace {
+
+// An UPDATE whose strings hold bytes that are not UTF-8 (a master passes them through): a lone
+// 0xFF, a lone continuation byte, an overlong '/', a surrogate, a code point above U+10FFFF and
+// a sequence cut at the end; between them, valid multi-byte characters that must survive.
+Event invalid_utf8_update() {
+  Event u;
+  u.set_type(Event::UPDATE);
+  auto* status = u.mutable_update()->mutable_status();
+  status->mutable_task_id()->set_value("t\xff");  // 1 bad byte
+  status->set_message("caf\xc3\xa9 \x80 \xc0\xaf \xed\xa0\x80 \xf4\x90\x80\x80 \xe2\x82");  // 12
+  status->set_state(mesos::v1::TASK_FAILED);
+  status->mutable_labels()->add_labels()->set_key("\xf0\x9d\x84\x9e ok");  // valid: G clef
+  return u;
+}
+constexpr int kInvalidBytes = 13;
+
+// Parses each line as JSON with UTF-8 validation (RapidJSON, independent of the tool's code).
+std::vector<rapidjson::Document> parse_lines(const std::string& text) {
+  std::vector<rapidjson::Document> out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find('\n', start);
+    REQUIRE(end != std::string::npos);
+    rapidjson::Document doc;
+    const std::string line = text.substr(start, end - start);
+    doc.Parse<rapidjson::kParseValidateEncodingFlag>(line.c_str(), line.size());
+    INFO(line);
+    CHECK_FALSE(doc.HasParseError());
+    if (doc.HasParseError()) INFO(rapidjson::GetParseError_En(doc.GetParseError()));
+    out.push_back(std::move(doc));
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("mesos-events: invalid UTF-8 in strings is replaced, so every line is JSON",
+          "[mesos-events]") {
+  const std::string fffd = "\xef\xbf\xbd";
+  for (auto type : {ContentType::protobuf, ContentType::json}) {
+    CAPTURE(heatblast::to_string(type));
+    std::string stream = stream_of(type, 1);
+    heatblast::recordio_append(stream, heatblast::MessageCodec(type).encode(invalid_utf8_update()));
+
+    auto lines = run_tool(stream, {});
+    REQUIRE(lines.status == 0);
+    auto docs = parse_lines(lines.out);
+    REQUIRE(docs.size() == 4);
+    const auto& status = docs[3]["update"]["status"];
+    CHECK(std::string(status["task_id"]["value"].GetString()) == "t" + fffd);
+    CHECK(std::string(status["message"].GetString()) == "caf\xc3\xa9 " + fffd + " " + fffd + fffd +
+                                                            " " + fffd + fffd + fffd + " " + fffd +
+                                                            fffd + fffd + fffd + " " + fffd + fffd);
+    CHECK(std::string(status["labels"]["labels"][0]["key"].GetString()) == "\xf0\x9d\x84\x9e ok");
+    CHECK_THAT(lines.err, Catch::Contains(std::to_string(kInvalidBytes) + " byte(s) of invalid "
+                                                                          "UTF-8"));
+
+    EventsToolOptions summary;
+    summary.summary = true;
+    auto counted = run_tool(stream, summary);
+    REQUIRE(counted.status == 0);
+    CHECK_THAT(counted.out,
+               Catch::Contains("invalid utf-8 bytes   " + std::to_string(kInvalidBytes) + "\n"));
+
+    EventsToolOptions to_json;
+    to_json.reencode_to = ContentType::json;
+    auto reencoded = run_tool(stream, to_json);
+    REQUIRE(reencoded.status == 0);
+    auto again = run_tool(reencoded.out, {});  // its records are valid UTF-8 now
+    REQUIRE(again.status == 0);
+    CHECK(again.out == lines.out);
+    CHECK(again.err.empty());
+  }
+  // Valid input: nothing replaced, nothing said.
+  EventsToolOptions summary;
+  summary.summary = true;
+  auto clean = run_tool(stream_of(ContentType::protobuf, 1), summary);
+  CHECK_THAT(clean.out, Catch::Contains("invalid utf-8 bytes   0\n"));
+  CHECK(clean.err.empty());
 }

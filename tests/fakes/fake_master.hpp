@@ -46,6 +46,8 @@ class FakeMaster {
   // Scripted answers, used in order; when empty, SUBSCRIBE is accepted and calls get 202.
   std::deque<SubscribeAnswer> subscribe_answers;
   std::deque<std::pair<int, std::string>> call_answers;
+  // The Location sent with a scripted 307 call answer.
+  std::string call_location;
   // When set, the next call gets no answer: its Responder waits in `held_call` for the test.
   bool hold_next_call = false;
   std::optional<http::Responder> held_call;
@@ -124,7 +126,9 @@ class FakeMaster {
     if (!call_answers.empty()) {
       auto [status, body] = call_answers.front();
       call_answers.pop_front();
-      responder.respond(status, {}, body);
+      http::Headers headers;
+      if (status == 307 && !call_location.empty()) headers.emplace_back("Location", call_location);
+      responder.respond(status, std::move(headers), body);
       return;
     }
     responder.respond(202);

@@ -178,6 +178,8 @@ struct LocalMasterConfig {
   std::string resources = "cpus:2;mem:1024;disk:1024;ports:[31000-31099]";
   // Anything else, applied last.
   std::function<void(lm::MasterOptions&)> tweak;
+  // The same for the server's own options (connection limits...).
+  std::function<void(lm::MasterServerOptions&)> tweak_server;
 
   LocalMasterConfig& with_replicas(int n) {
     replicas = n;
@@ -213,6 +215,7 @@ class LocalMaster {
     if (!resources) throw std::runtime_error(resources.error().what());
     master.agents = {lm::AgentSpec{"localhost", std::move(*resources), {}}};
     if (config_.tweak) config_.tweak(master);
+    if (config_.tweak_server) config_.tweak_server(options);
 
     if (config_.simulated) {
       inner_ = std::make_unique<lm::SimulatedRunner>();

@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 
 #include "integration/local_master_fixture.hpp"
+#include "unit/http/raw_peer.hpp"
 
 using namespace std::chrono_literals;
 using heatblast::ContentType;
@@ -585,4 +586,76 @@ TEST_CASE("teardown: the framework is removed and its task killed", "[integratio
       io, "the task's process to end", [&] { return master.processes()->live_tasks() == 0; }, 5s,
       [&] { return master.log_tail(); });
   heatblast::testing::wait_group_gone(io, pid);
+}
+
+TEST_CASE("connection flood: idle connections cannot lock schedulers out of local-master",
+          "[integration]") {
+  boost::asio::io_context io;
+  constexpr int kCap = 16;
+  LocalMasterConfig config = LocalMasterConfig().with_simulated_tasks();
+  config.tweak_server = [](heatblast::local_master::MasterServerOptions& o) {
+    o.max_connections = kCap;
+    o.header_timeout = 300ms;
+  };
+  LocalMaster master(io, config);
+  const auto port = master.server().ports().at(0);
+  using heatblast::testing::RawClient;
+  auto all = [](const std::vector<std::unique_ptr<RawClient>>& clients, auto&& pred) {
+    for (const auto& c : clients)
+      if (!pred(*c)) return false;
+    return true;
+  };
+
+  // Subscribed before the flood: its stream must survive all of it.
+  TestFramework first(io, {master.address(0)}, ContentType::protobuf);
+  first.start();
+  first.wait_subscribed();
+
+  // 1. Twice the cap of kept-alive connections, each idle after one request: each new one
+  // takes the place of the oldest idle one, and a scheduler subscribes at its first attempt.
+  std::vector<std::unique_ptr<RawClient>> kept;
+  for (int i = 0; i < 2 * kCap; ++i) {
+    kept.push_back(std::make_unique<RawClient>(io, port));
+    kept.back()->send("GET /health HTTP/1.1\r\nHost: m\r\n\r\n");
+  }
+  wait_for(
+      io, "every kept-alive client answered",
+      [&] {
+        return all(kept, [](const RawClient& c) {
+          return c.received().find("\r\n\r\n") != std::string::npos;
+        });
+      },
+      5s);
+  TestFramework second(io, {master.address(0)}, ContentType::json);
+  second.start();
+  second.wait_subscribed();
+  CHECK(second.client().counters().reconnects == 0);
+  int evicted = 0;
+  for (const auto& c : kept)
+    evicted += c->eof();
+  CHECK(evicted >= kCap);
+
+  // 2. Twice the cap of connections that never send a byte: those beyond the cap are
+  // refused with 429 at once; the rest are closed after the header timeout, and a scheduler
+  // subscribes.
+  std::vector<std::unique_ptr<RawClient>> silent;
+  for (int i = 0; i < 2 * kCap; ++i)
+    silent.push_back(std::make_unique<RawClient>(io, port));
+  wait_for(
+      io, "every silent connection closed",
+      [&] { return all(silent, [](const RawClient& c) { return c.eof(); }); }, 5s);
+  int refused = 0;
+  for (const auto& c : silent)
+    refused += c->received().starts_with("HTTP/1.1 429 ");
+  CHECK(refused >= kCap);
+  TestFramework third(io, {master.address(0)}, ContentType::protobuf);
+  third.start();
+  third.wait_subscribed();
+
+  INFO(first.history());
+  CHECK(first.subscribed());
+  CHECK(first.client().counters().subscriptions == 1);
+  INFO(second.history());
+  CHECK(second.client().counters().subscriptions == 1);
+  CHECK(master.master().snapshot().frameworks.size() == 3);
 }

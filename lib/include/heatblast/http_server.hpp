@@ -41,14 +41,31 @@ struct ServerOptions {
   std::size_t max_body_size = std::size_t{1} << 20;
   // Request line and header fields above this are answered 431 and the connection closed.
   std::size_t max_header_size = std::size_t{16} << 10;
-  // Time allowed for a whole request to arrive (including the wait for the next request on a
-  // kept-alive connection) and for an ordinary response to be written; then the connection is
+  // Connections open at once, streams included. At the limit, a new connection takes the place
+  // of the connection silent the longest, which is closed: a kept-alive one waiting for a next
+  // request that has not begun, or a new one that has sent nothing for half a second. When
+  // there is none, the new connection is answered 429 ("Retry-After: 1", "Connection: close";
+  // not 503, which Mesos clients read as a lost subscription) and closed. Streams, requests
+  // under way and answers being written are never dropped to make room. Keep it well below the
+  // process's descriptor limit (each connection holds one). 0: no limit.
+  std::size_t max_connections = 256;
+  // Time for a request's line and header fields to arrive, counted from the accept (a new
+  // connection) or from the first byte of the next request (a kept-alive one); then the
+  // connection is closed without an answer. Short, against clients that hold connections open
+  // with a request that never completes ("slowloris"). 0: none.
+  std::chrono::milliseconds header_timeout{std::chrono::seconds(10)};
+  // Time a kept-alive connection may wait for the next request to begin, a request's body to
+  // arrive after its header, and an ordinary response to be written; then the connection is
   // closed. Open streams and requests waiting for their handler's answer are exempt. 0: none.
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};
   // Bytes a stream may have queued but not yet handed to the kernel. A write that would pass it
   // ends the stream with errc::write_buffer_full (a reader that is too slow is dropped, never
   // buffered without bound).
   std::size_t max_stream_buffer = std::size_t{4} << 20;
+  // Where the server reports what an operator should know: connections refused at
+  // max_connections and failed accepts (out of descriptors), at most one line per 10 s for each.
+  // Called on the executor. Empty: not reported.
+  std::function<void(std::string_view line)> log;
 };
 
 // One request, valid only during the handler call: copy what an asynchronous answer needs.
@@ -127,11 +144,13 @@ class Responder {
   // outside 200..599, or an invalid header field, sends 500 instead and returns false.
   bool respond(int status, Headers headers = {}, std::string body = {});
 
-  // Sends the status and `headers` with "Transfer-Encoding: chunked" and "Connection: close"
-  // (any Content-Length given is dropped), and returns the writer for the body. The connection
-  // carries nothing else afterwards. Returns a closed writer if this Responder has answered
-  // already or its connection is gone; a status outside 200..599, or an invalid header field,
-  // sends 500 instead and returns a closed writer.
+  // Sends the status and `headers` with "Transfer-Encoding: chunked" (any Content-Length given
+  // is dropped; no Connection field is added, as a Mesos master adds none), and returns the
+  // writer for the body. The connection carries nothing else afterwards: what the client sends
+  // during the stream is read and dropped, and the server closes the connection once the final
+  // chunk is out. To an HTTP/1.0 client the body is sent unframed and ends at the close. Returns a
+  // closed writer if this Responder has answered already or its connection is gone; a status
+  // outside 200..599, or an invalid header field, sends 500 instead and returns a closed writer.
   StreamWriter start_stream(int status, Headers headers = {});
 
   // True while an answer is still due and the connection is open.
@@ -148,7 +167,12 @@ class Responder {
 // Called on the executor for each complete request. It may answer at once or keep the
 // Responder and answer later. An exception thrown out of it is caught, and an unanswered
 // request gets 500. Malformed requests never reach it (400 and close), nor too large ones (413,
-// 431).
+// 431), nor those whose framing could be read two ways (RFC 9112 sections 5.2 and 6; each
+// answered 400 and the connection closed, so no byte after them is read as a request): a
+// Transfer-Encoding not ending in "chunked", or on an HTTP/1.0 request; Transfer-Encoding with
+// Content-Length; Content-Length fields that differ (identical repeats are one value, as RFC
+// 9110 section 8.6 allows); an obs-fold (a field line continued on the next line). A
+// Transfer-Encoding naming any coding before "chunked" gets 501 (none is implemented).
 using RequestHandler = std::function<void(const ServerRequest& request, Responder responder)>;
 
 // Accepts connections and serves HTTP/1.1 on `executor`: no threads of its own; all handlers run
@@ -176,9 +200,11 @@ class Server {
   // The bound port after a successful start(), else 0.
   std::uint16_t port() const;
 
-  // Connections accepted since start(), and those open now.
+  // Connections taken since start() (not counting refused ones), those open now (streams
+  // included), and those refused at ServerOptions::max_connections.
   std::uint64_t accepted_connections() const;
   std::size_t open_connections() const;
+  std::uint64_t refused_connections() const;
 
   const boost::asio::any_io_executor& get_executor() const;
 

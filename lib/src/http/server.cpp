@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -60,9 +61,89 @@ bool valid_headers(const Headers& headers) {
   return true;
 }
 
+// Reads per read call while a request header is arriving.
+constexpr std::size_t kHeaderReadSize = 4096;
+
+// A connection refused at max_connections gets this, then its bytes are drained for at most
+// this long (so that the close does not reset the connection before the answer is read), by at
+// most this many refusals at once (beyond them a refused connection is closed at once).
+// 429, not 503: to a Mesos scheduler client a 503 on a call means "this master lost your
+// subscription" and makes it drop its stream and subscribe again.
+constexpr std::string_view kRefusal =
+    "HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nRetry-After: 1\r\n"
+    "Content-Type: text/plain\r\nContent-Length: 34\r\n\r\ntoo many connections; retry later\n";
+constexpr std::chrono::seconds kRefusalLinger{1};
+// A new connection silent this long may be closed to make room at max_connections.
+constexpr std::chrono::milliseconds kSilentNewConnection{500};
+constexpr std::size_t kMaxRefusing = 32;
+
+// The same operational event is logged at most this often.
+constexpr std::chrono::seconds kLogEvery{10};
+
+// True when the header bytes in `bytes` hold an obs-fold (RFC 9112 section 5.2): a field line
+// that begins with SP or HTAB, continuing the previous one. Beast joins such lines; we refuse
+// them, as a field hidden in a continuation is read differently by different parsers.
+// `at_field_start`: the request line has been consumed already.
+bool has_obs_fold(std::string_view bytes, bool at_field_start) {
+  std::size_t i = 0;
+  if (!at_field_start) {
+    const auto eol = bytes.find("\r\n");
+    if (eol == std::string_view::npos) return false;
+    i = eol + 2;
+  }
+  while (i < bytes.size()) {
+    if (bytes[i] == ' ' || bytes[i] == '\t') return true;
+    const auto eol = bytes.find("\r\n", i);
+    if (eol == std::string_view::npos || eol == i) return false;  // incomplete, or the end
+    i = eol + 2;
+  }
+  return false;
+}
+
+struct FramingError {
+  int status;
+  std::string reason;
+};
+
+// RFC 9112 section 6 on a parsed request header. Beast takes a Transfer-Encoding that does
+// not end in "chunked" as "no body", so that the body would be read as the next request
+// (request smuggling); and it accepts Content-Length after such a Transfer-Encoding.
+std::optional<FramingError> check_framing(const bhttp::request_header<>& req) {
+  std::vector<std::string_view> codings;
+  bool have_te = false;
+  for (auto [it, end] = req.equal_range(bhttp::field::transfer_encoding); it != end; ++it) {
+    have_te = true;
+    std::string_view list = view(it->value());
+    while (!list.empty()) {
+      const auto comma = list.find(',');
+      const auto one = trim_ows(list.substr(0, comma));
+      if (!one.empty()) codings.push_back(one);
+      list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+    }
+  }
+  if (!have_te) return std::nullopt;
+  if (req.version() < 11)
+    return FramingError{400, "malformed request: Transfer-Encoding in an HTTP/1.0 request"};
+  if (req.count(bhttp::field::content_length) > 0)
+    return FramingError{400, "malformed request: both Transfer-Encoding and Content-Length"};
+  if (codings.empty() || !iequals(codings.back(), "chunked"))
+    return FramingError{400, fmt::format("malformed request: Transfer-Encoding '{}' does not end "
+                                         "in 'chunked'",
+                                         fmt::join(codings, ", "))};
+  for (std::size_t i = 0; i + 1 < codings.size(); ++i) {
+    if (iequals(codings[i], "chunked"))
+      return FramingError{400, "malformed request: 'chunked' applied more than once"};
+  }
+  if (codings.size() > 1)
+    return FramingError{501, fmt::format("transfer coding '{}' is not implemented", codings[0])};
+  return std::nullopt;
+}
+
 }  // namespace
 
 namespace detail {
+
+class Refusal;
 
 // What connections share with the Server; it outlives the Server while handlers drain.
 class ServerCore : public std::enable_shared_from_this<ServerCore> {
@@ -77,6 +158,9 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   Result<void> start();
   void stop();
   void do_accept();
+  void evict_idle();
+  void refuse(tcp::socket socket);
+  void log(std::string_view line);
 
   net::any_io_executor executor;
   ServerOptions options;
@@ -91,6 +175,62 @@ class ServerCore : public std::enable_shared_from_this<ServerCore> {
   // Open connections. Strong: a connection waiting for its handler's answer has no I/O pending
   // to keep it alive. A connection removes itself when it closes.
   std::unordered_map<ServerConnection*, std::shared_ptr<ServerConnection>> connections;
+  // Connections refused at the limit that are still draining (see kRefusalLinger).
+  std::unordered_map<Refusal*, std::shared_ptr<Refusal>> refusals;
+  std::uint64_t refused = 0;
+  std::string where;  // the bound address, for log lines
+  // Rate limits of the log: refusals and accept failures since the last line of their kind.
+  std::optional<std::chrono::steady_clock::time_point> refusal_logged_at, accept_error_logged_at;
+  std::uint64_t refused_unlogged = 0;
+  std::uint64_t accept_errors_unlogged = 0;
+};
+
+// A connection refused at max_connections: 429, then drained briefly and closed.
+class Refusal : public std::enable_shared_from_this<Refusal> {
+ public:
+  Refusal(std::shared_ptr<ServerCore> core, tcp::socket socket)
+      : core_(std::move(core)), socket_(std::move(socket)), timer_(core_->executor) {}
+
+  void start() {
+    timer_.expires_after(kRefusalLinger);
+    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (!ec) self->close();
+    });
+    net::async_write(socket_, net::buffer(kRefusal.data(), kRefusal.size()),
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       if (ec || self->closed_) return self->close();
+                       boost::system::error_code ignored;
+                       self->socket_.shutdown(tcp::socket::shutdown_send, ignored);
+                       self->drain();
+                     });
+  }
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    timer_.cancel();
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+    core_->refusals.erase(this);  // last: may drop the last reference
+  }
+
+ private:
+  void drain() {
+    socket_.async_read_some(net::buffer(buffer_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->drained_ += n;
+                              if (ec || self->closed_ || self->drained_ > kLingerBytes)
+                                return self->close();
+                              self->drain();
+                            });
+  }
+
+  std::shared_ptr<ServerCore> core_;
+  tcp::socket socket_;
+  net::steady_timer timer_;
+  std::array<char, 1024> buffer_{};
+  std::size_t drained_ = 0;
+  bool closed_ = false;
 };
 
 // One streaming response, shared by its writers and its connection.
@@ -188,6 +328,17 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
     close_now();
   }
 
+  // Kept alive and waiting for a next request that has not begun: closing it loses nothing
+  // (a client must expect an idle connection to close), so it makes room at the limit.
+  // So is a new connection that has sent nothing for a while: a client that means to send a
+  // request sends it at once.
+  bool idle(std::chrono::steady_clock::time_point now) const {
+    return state_ == State::reading && silent_ &&
+           (sequence_ > 0 || now - idle_since_ >= kSilentNewConnection);
+  }
+  std::chrono::steady_clock::time_point idle_since() const { return idle_since_; }
+  void evict() { close_now(); }
+
   bool pending(std::uint64_t sequence) const {
     return state_ == State::handling && sequence == sequence_;
   }
@@ -247,7 +398,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
       res.erase(bhttp::field::content_length);
       chunked_ = version_ >= 11;  // HTTP/1.0 has no chunks: the body then ends at close
       if (chunked_) res.chunked(true);
-      res.keep_alive(false);
+      // No "Connection: close", as from a Mesos master: some clients treat a stream marked so
+      // differently. The connection still ends with the stream (see start_stream()).
       stream_ = std::make_shared<ServerStream>(weak_from_this(), core_, core_->executor);
       transition_to(State::streaming);
       disarm_deadline();
@@ -301,22 +453,63 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   std::size_t buffered() const { return queued_.size() + writing_.size(); }
 
  private:
+  // Starts on the next request: a new connection must send it within header_timeout; a
+  // kept-alive one may first wait idle_timeout for its first byte.
   void do_read() {
     transition_to(State::reading);
     parser_.emplace();
     parser_->body_limit(core_->options.max_body_size);
     parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(
         core_->options.max_header_size, std::numeric_limits<std::uint32_t>::max())));
-    arm_deadline(core_->options.idle_timeout);
-    bhttp::async_read_header(
-        socket_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+    header_consumed_ = 0;
+    silent_ = buffer_.size() == 0;
+    header_timer_ = sequence_ == 0 || !silent_;
+    idle_since_ = std::chrono::steady_clock::now();
+    arm_deadline(header_timer_ ? core_->options.header_timeout : core_->options.idle_timeout);
+    if (buffer_.size() > 0) return parse_header();  // pipelined: already here
+    read_header_bytes();
   }
 
-  void on_header(beast::error_code ec) {
-    if (state_ != State::reading) return;
+  // The header is read by hand into Beast's parser (not async_read_header) so that its bytes
+  // can be checked for obs-fold before the parser joins the lines, and so that the header
+  // timeout can start at the request's first byte.
+  void read_header_bytes() {
+    socket_.async_read_some(buffer_.prepare(kHeaderReadSize),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (self->state_ != State::reading) return;
+                              self->buffer_.commit(n);
+                              if (ec) return self->on_read_error(ec);
+                              self->silent_ = false;
+                              if (!self->header_timer_) {
+                                self->header_timer_ = true;
+                                self->arm_deadline(self->core_->options.header_timeout);
+                              }
+                              self->parse_header();
+                            });
+  }
+
+  void parse_header() {
+    const auto data = buffer_.data();
+    const std::string_view bytes(static_cast<const char*>(data.data()), data.size());
+    if (has_obs_fold(bytes, header_consumed_ > 0))
+      return fail_request(400,
+                          "malformed request: a header field continued on the next line "
+                          "(obs-fold)");
+    beast::error_code ec;
+    const std::size_t used = parser_->put(data, ec);
+    buffer_.consume(used);
+    header_consumed_ += used;
+    if (ec == bhttp::error::need_more) return read_header_bytes();
     if (ec) return on_read_error(ec);
+    if (parser_->is_header_done()) return on_header();
+    if (used > 0) return parse_header();
+    read_header_bytes();
+  }
+
+  void on_header() {
     const auto& req = parser_->get();
+    if (auto bad = check_framing(req)) return fail_request(bad->status, std::move(bad->reason));
+    arm_deadline(core_->options.idle_timeout);  // for the body
     if (req.version() >= 11 && iequals(view(req[bhttp::field::expect]), "100-continue"))
       send("HTTP/1.1 100 Continue\r\n\r\n");
     if (parser_->is_done()) return on_request();
@@ -506,6 +699,10 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   std::uint64_t deadline_generation_ = 0;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::size_t header_consumed_ = 0;  // bytes of the current header the parser has taken
+  bool silent_ = true;               // no byte of the current request has arrived yet
+  bool header_timer_ = false;        // the deadline is header_timeout (not idle_timeout)
+  std::chrono::steady_clock::time_point idle_since_;
   std::string peer_;
   State state_ = State::reading;
   std::uint64_t sequence_ = 0;  // requests read on this connection
@@ -531,12 +728,12 @@ Result<void> ServerCore::start() {
     return fail(errc::invalid_argument,
                 fmt::format("listen address '{}' is not an IP address", options.address));
   const tcp::endpoint endpoint(address, options.port);
-  const auto where = endpoint_text(endpoint);
+  const auto bind_to = endpoint_text(endpoint);
   auto failed = [&](const char* step) {
     boost::system::error_code ignored;
     acceptor.close(ignored);
     const auto code = ec == net::error::address_in_use ? errc::address_in_use : errc::io_error;
-    return fail(code, fmt::format("{} '{}': {}", step, where, ec.message()));
+    return fail(code, fmt::format("{} '{}': {}", step, bind_to, ec.message()));
   };
   if (acceptor.open(endpoint.protocol(), ec); ec) return failed("open");
   if (acceptor.set_option(tcp::acceptor::reuse_address(true), ec); ec) return failed("setsockopt");
@@ -544,6 +741,7 @@ Result<void> ServerCore::start() {
   if (acceptor.listen(net::socket_base::max_listen_connections, ec); ec) return failed("listen");
   port = acceptor.local_endpoint(ec).port();
   if (ec) return failed("getsockname");
+  this->where = endpoint_text(tcp::endpoint(address, port));
   started = true;
   do_accept();
   return {};
@@ -559,6 +757,10 @@ void ServerCore::stop() {
   connections.clear();
   for (auto& [raw, connection] : open)
     connection->shutdown_now();
+  auto refusing = std::move(refusals);
+  refusals.clear();
+  for (auto& [raw, refusal] : refusing)
+    refusal->close();
 }
 
 void ServerCore::do_accept() {
@@ -566,6 +768,14 @@ void ServerCore::do_accept() {
       [self = shared_from_this()](const boost::system::error_code& ec, tcp::socket socket) {
         if (self->stopped) return;
         if (ec) {
+          ++self->accept_errors_unlogged;
+          const auto now = std::chrono::steady_clock::now();
+          if (!self->accept_error_logged_at || now - *self->accept_error_logged_at >= kLogEvery) {
+            self->log(fmt::format("http server '{}': accepting failed {} time(s): {}", self->where,
+                                  self->accept_errors_unlogged, ec.message()));
+            self->accept_error_logged_at = now;
+            self->accept_errors_unlogged = 0;
+          }
           // Out of descriptors or similar: try again shortly rather than spin.
           self->retry_timer.expires_after(std::chrono::milliseconds(100));
           self->retry_timer.async_wait([self](const boost::system::error_code& wait_ec) {
@@ -573,16 +783,58 @@ void ServerCore::do_accept() {
           });
           return;
         }
+        const std::size_t limit = self->options.max_connections;
         try {
-          ++self->accepted;
-          auto connection = std::make_shared<ServerConnection>(self, std::move(socket));
-          self->connections.emplace(connection.get(), connection);
-          connection->start();
+          if (limit > 0 && self->connections.size() >= limit) self->evict_idle();
+          if (limit > 0 && self->connections.size() >= limit) {
+            self->refuse(std::move(socket));
+          } else {
+            ++self->accepted;
+            auto connection = std::make_shared<ServerConnection>(self, std::move(socket));
+            self->connections.emplace(connection.get(), connection);
+            connection->start();
+          }
         } catch (...) {
           // Could not take this connection (memory): it is closed by the socket's destructor.
         }
         self->do_accept();
       });
+}
+
+void ServerCore::evict_idle() {
+  ServerConnection* oldest = nullptr;
+  const auto now = std::chrono::steady_clock::now();
+  for (const auto& [raw, connection] : connections) {
+    if (raw->idle(now) && (!oldest || raw->idle_since() < oldest->idle_since())) oldest = raw;
+  }
+  if (oldest) oldest->evict();
+}
+
+void ServerCore::refuse(tcp::socket socket) {
+  ++refused;
+  ++refused_unlogged;
+  const auto now = std::chrono::steady_clock::now();
+  if (!refusal_logged_at || now - *refusal_logged_at >= kLogEvery) {
+    log(
+        fmt::format("http server '{}': {} connection(s) refused with 429: {} are open, the limit "
+                    "('max_connections')",
+                    where, refused_unlogged, connections.size()));
+    refusal_logged_at = now;
+    refused_unlogged = 0;
+  }
+  if (refusals.size() >= kMaxRefusing) return;  // closed by the socket's destructor
+  auto refusal = std::make_shared<Refusal>(shared_from_this(), std::move(socket));
+  refusals.emplace(refusal.get(), refusal);
+  refusal->start();
+}
+
+void ServerCore::log(std::string_view line) {
+  if (!options.log) return;
+  try {
+    options.log(line);
+  } catch (...) {
+    // A logger that fails loses the line, never the server.
+  }
 }
 
 }  // namespace detail
@@ -686,6 +938,9 @@ std::uint64_t Server::accepted_connections() const {
 }
 std::size_t Server::open_connections() const {
   return impl_->connections.size();
+}
+std::uint64_t Server::refused_connections() const {
+  return impl_->refused;
 }
 const net::any_io_executor& Server::get_executor() const {
   return impl_->executor;

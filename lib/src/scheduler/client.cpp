@@ -104,6 +104,15 @@ Result<void> Client::Impl::start() {
     if (!master) return tl::unexpected(master.error());
     masters_.push_back(std::move(*master));
   }
+  if (options_.credentials) {
+    for (const auto& m : masters_) {
+      if (m.scheme == "http")
+        log(LogLevel::warning,
+            fmt::format("scheduler: the secret of principal '{}' is sent in clear text to "
+                        "'http://{}' (list the master as https:// to protect it)",
+                        options_.credentials->principal, m.authority()));
+    }
+  }
   framework_ = options_.framework;
   if (!framework_.has_user() || !framework_.has_name() || framework_.name().empty()) {
     return fail(errc::invalid_argument,
@@ -684,7 +693,10 @@ void Client::Impl::on_call_answer(std::uint64_t generation, Result<http::Respons
   if (lost) {
     if (status == 307) {
       if (auto location = answer->header("Location")) {
-        if (auto leader = parse_redirect(*location, current_)) current_ = std::move(*leader);
+        if (auto leader = parse_redirect(*location, current_))
+          current_ = std::move(*leader);
+        else
+          log(LogLevel::warning, fmt::format("scheduler: {}", leader.error().message));
       }
     }
     disconnect(fmt::format("'{}' answered {} to '{}'", current_.authority(), status, type),

@@ -1,5 +1,7 @@
 #include "scheduler/masters.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 
 #include <fmt/format.h>
@@ -131,9 +133,19 @@ Result<MasterEndpoint> parse_redirect(std::string_view location, const MasterEnd
   std::string_view rest;
   if (location.starts_with("//")) {
     rest = location.substr(2);
-  } else if (location.starts_with("http://") || location.starts_with("https://")) {
-    const auto sep = location.find("://");
-    out.scheme = std::string(location.substr(0, sep));
+  } else if (const auto sep = location.find("://"); sep != std::string_view::npos) {
+    // Never another scheme: from https to http would send the credentials in clear text, and
+    // a master that answers https cannot mean http for the same cluster.
+    const std::string_view scheme = location.substr(0, sep);
+    const bool same = scheme.size() == current.scheme.size() &&
+                      std::equal(scheme.begin(), scheme.end(), current.scheme.begin(),
+                                 [](char a, char b) { return std::tolower(a) == std::tolower(b); });
+    if (!same) {
+      return fail(errc::protocol_error,
+                  fmt::format("redirect from '{}://{}' to '{}' refused: it changes the scheme "
+                              "(only the same scheme, or a '//host:port' Location, is followed)",
+                              current.scheme, current.authority(), location));
+    }
     rest = location.substr(sep + 3);
   } else {
     return fail(

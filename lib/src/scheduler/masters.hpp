@@ -32,8 +32,10 @@ Result<MasterEndpoint> parse_master(std::string_view text);
 Result<std::vector<MasterEndpoint>> parse_master_list(std::string_view text);
 
 // The leader named by a 307's Location. Mesos sends it protocol-relative
-// ("//host:port/api/v1/scheduler"), so the scheme of `current` is kept; an absolute URL keeps
-// its own scheme. The path is not used: we always talk to <prefix>/api/v1/scheduler.
+// ("//host:port/api/v1/scheduler"), which keeps the scheme of `current`. An absolute URL must
+// have that same scheme: one that changes it (https to http would expose the credentials) is
+// errc::protocol_error, with a message that says why. The path is not used: we always talk to
+// <prefix>/api/v1/scheduler.
 Result<MasterEndpoint> parse_redirect(std::string_view location, const MasterEndpoint& current);
 
 }  // namespace heatblast::scheduler

@@ -251,7 +251,7 @@ TEST_CASE("stream on_close: after close(), after the peer leaves, set late", "[h
     CHECK_FALSE(writer.open());
     const auto& got = c.received();
     CHECK_THAT(got, Catch::Contains("Transfer-Encoding: chunked\r\n"));
-    CHECK_THAT(got, Catch::Contains("Connection: close\r\n"));
+    CHECK_THAT(got, !Catch::Contains("Connection"));  // as a Mesos master sends it
     CHECK_THAT(got, !Catch::Contains("Content-Length"));
     CHECK_THAT(got, Catch::EndsWith("\r\n\r\n3\r\nabc\r\n0\r\n\r\n"));
     // Set after the end: still called, once.
@@ -302,16 +302,306 @@ TEST_CASE("a reader too slow for a stream is dropped, not buffered", "[http][ser
   CHECK(written < 64u * 1024 * 1024);
 }
 
-TEST_CASE("idle connections are closed after idle_timeout", "[http][server]") {
+TEST_CASE("header_timeout: a request that does not arrive in time closes the connection",
+          "[http][server]") {
   ServerOptions options;
+  options.header_timeout = 200ms;
+  options.idle_timeout = 60s;
+  Fixture f(options);
+  f.handle = [](const ServerRequest&, Responder r) { r.respond(200, {}, "ok"); };
+
+  RawClient trickle(f.io, f.server.port());
+  trickle.send("GET / HT");  // never finished
+  RawClient silent(f.io, f.server.port());
+  REQUIRE(run_until(f.io, [&] { return trickle.eof() && silent.eof(); }));
+  CHECK(trickle.received().empty());
+  CHECK(silent.received().empty());
+  CHECK(f.requests.empty());
+
+  // A kept-alive connection may wait idle_timeout, not header_timeout, for its next request:
+  // it outlives a newer connection that never sends.
+  RawClient kept(f.io, f.server.port());
+  kept.send("GET /a HTTP/1.1\r\nHost: m\r\n\r\n");
+  REQUIRE(run_until(f.io, [&] { return count(kept.received(), "\r\n\r\nok") == 1; }));
+  RawClient later(f.io, f.server.port());
+  REQUIRE(run_until(f.io, [&] { return later.eof(); }));
+  CHECK_FALSE(kept.eof());
+  // Once its next request has begun, that request must arrive within header_timeout.
+  kept.send("GET /b HT");
+  REQUIRE(run_until(f.io, [&] { return kept.eof(); }));
+  CHECK(f.requests.size() == 1);
+}
+
+TEST_CASE("idle_timeout closes a kept-alive connection; a stream is exempt", "[http][server]") {
+  ServerOptions options;
+  options.header_timeout = 200ms;
   options.idle_timeout = 200ms;
   Fixture f(options);
-  RawClient c(f.io, f.server.port());
-  c.send("GET / HT");  // never finished
+  StreamWriter writer;
+  f.handle = [&](const ServerRequest& req, Responder r) {
+    if (req.path == "/stream")
+      writer = r.start_stream(200);
+    else
+      r.respond(200, {}, "ok");
+  };
+  RawClient stream(f.io, f.server.port());
+  stream.send("POST /stream HTTP/1.1\r\nHost: m\r\n\r\n");
+  RawClient kept(f.io, f.server.port());
+  kept.send("GET / HTTP/1.1\r\nHost: m\r\n\r\n");
+  REQUIRE(run_until(f.io, [&] { return writer.open() && kept.eof(); }));
+  CHECK(count(kept.received(), "\r\n\r\nok") == 1);
+  // Well past both timeouts (a new silent connection is closed after header_timeout, twice).
+  for (int i = 0; i < 2; ++i) {
+    RawClient silent(f.io, f.server.port());
+    REQUIRE(run_until(f.io, [&] { return silent.eof(); }));
+  }
+  CHECK(writer.open());
+  CHECK(writer.write("still here"));
+  REQUIRE(run_until(f.io, [&] { return count(stream.received(), "still here") == 1; }));
+  CHECK_FALSE(stream.eof());
+}
+
+TEST_CASE("max_connections: idle connections make room, then 429; streams are never dropped",
+          "[http][server]") {
+  ServerOptions options;
+  options.max_connections = 4;
+  std::vector<std::string> logged;
+  options.log = [&](std::string_view line) { logged.emplace_back(line); };
+  Fixture f(options);
+  std::vector<StreamWriter> writers;
+  std::vector<Responder> held;
+  f.handle = [&](const ServerRequest& req, Responder r) {
+    if (req.path == "/stream")
+      writers.push_back(r.start_stream(200));
+    else if (req.path == "/held")
+      held.push_back(std::move(r));
+    else
+      r.respond(200, {}, "ok");
+  };
+  // Two streams, one request waiting for its answer, one kept-alive idle connection.
+  std::vector<std::unique_ptr<RawClient>> clients;
+  for (const char* path : {"/stream", "/stream", "/held", "/"}) {
+    clients.push_back(std::make_unique<RawClient>(f.io, f.server.port()));
+    clients.back()->send(fmt::format("GET {} HTTP/1.1\r\nHost: m\r\n\r\n", path));
+  }
+  auto& idle = *clients[3];
+  REQUIRE(run_until(f.io, [&] {
+    return writers.size() == 2 && held.size() == 1 && count(idle.received(), "ok") == 1;
+  }));
+  run_ready(f.io);  // the server's own completion of the answer to `idle`, if not run yet
+  CHECK(f.server.open_connections() == 4);
+
+  // The fifth takes the idle connection's place.
+  RawClient fifth(f.io, f.server.port());
+  fifth.send("GET / HTTP/1.1\r\nHost: m\r\n\r\n");
+  REQUIRE(run_until(f.io, [&] { return count(fifth.received(), "ok") == 1 && idle.eof(); }));
+  run_ready(f.io);
+  CHECK(f.server.refused_connections() == 0);
+
+  // Now the fifth is the idle one; a sixth takes its place and holds it with a request that
+  // has begun (never closed to make room).
+  RawClient sixth(f.io, f.server.port());
+  sixth.send("GET /sl");
+  REQUIRE(run_until(f.io, [&] { return fifth.eof(); }));
+  // Nothing idle remains: the next ones are refused with 429, and logged once.
+  std::vector<std::unique_ptr<RawClient>> refused;
+  for (int i = 0; i < 5; ++i) {
+    refused.push_back(std::make_unique<RawClient>(f.io, f.server.port()));
+    refused.back()->send("GET / HTTP/1.1\r\nHost: m\r\n\r\n");
+  }
+  REQUIRE(run_until(f.io, [&] {
+    for (const auto& c : refused)
+      if (!c->eof()) return false;
+    return true;
+  }));
+  for (const auto& c : refused) {
+    CHECK_THAT(c->received(), Catch::StartsWith("HTTP/1.1 429 Too Many Requests\r\n"));
+    CHECK_THAT(c->received(), Catch::Contains("Connection: close\r\n"));
+    CHECK_THAT(c->received(), Catch::Contains("Retry-After: 1\r\n"));
+  }
+  CHECK(f.server.refused_connections() == 5);
+  REQUIRE(logged.size() == 1);
+  CHECK_THAT(logged[0], Catch::Contains("refused") && Catch::Contains("max_connections"));
+  CHECK(f.server.open_connections() == 4);
+
+  // The streams and the held request were untouched throughout.
+  for (auto& w : writers)
+    CHECK(w.write("alive"));
+  CHECK(held[0].respond(200, {}, "late"));
+  REQUIRE(run_until(f.io, [&] {
+    return count(clients[0]->received(), "alive") == 1 &&
+           count(clients[1]->received(), "alive") == 1 &&
+           count(clients[2]->received(), "late") == 1;
+  }));
+  CHECK(f.requests.size() == 5);  // the refused ones never reached the handler
+}
+
+TEST_CASE("max_connections: connections that send nothing give way after a while",
+          "[http][server]") {
+  ServerOptions options;
+  options.max_connections = 3;
+  Fixture f(options);
+  f.handle = [](const ServerRequest&, Responder r) { r.respond(200, {}, "ok"); };
+  std::vector<std::unique_ptr<RawClient>> silent;
+  for (int i = 0; i < 3; ++i)
+    silent.push_back(std::make_unique<RawClient>(f.io, f.server.port()));
+  REQUIRE(run_until(f.io, [&] { return f.server.open_connections() == 3; }));
+  // A client with a request is refused while the silent ones are new, and served once the
+  // oldest has been silent long enough (half a second), which is closed for it.
+  const auto start = std::chrono::steady_clock::now();
+  int attempts = 0;
+  std::unique_ptr<RawClient> client;
   REQUIRE(run_until(
-      f.io, [&] { return c.eof(); }, 5s));
-  CHECK(c.received().empty());
+      f.io,
+      [&] {
+        if (client && count(client->received(), "\r\n\r\nok") == 1) return true;
+        if (!client || client->eof()) {
+          ++attempts;
+          client = std::make_unique<RawClient>(f.io, f.server.port());
+          client->send("GET / HTTP/1.1\r\nHost: m\r\n\r\n");
+        }
+        return false;
+      },
+      5s));
+  CHECK(std::chrono::steady_clock::now() - start >= 500ms);
+  CHECK(attempts >= 2);
+  CHECK(f.server.refused_connections() == static_cast<std::uint64_t>(attempts - 1));
+  CHECK(silent[0]->eof());
+  CHECK_FALSE(silent[2]->eof());
+}
+
+namespace {
+
+// Sends `bytes` on a new connection and returns everything received until the server closes.
+std::string send_and_read(Fixture& f, const std::string& bytes) {
+  RawClient c(f.io, f.server.port());
+  c.send(bytes);
+  REQUIRE(run_until(f.io, [&] { return c.eof(); }));
+  return c.received();
+}
+
+}  // namespace
+
+TEST_CASE("RFC 9112 framing: ambiguous requests get 400 (or 501) and the connection closes",
+          "[http][server][framing]") {
+  Fixture f;
+  f.handle = [](const ServerRequest& req, Responder r) { r.respond(200, {}, "got:" + req.body); };
+  struct Case {
+    const char* what;
+    std::string request;
+    const char* status_line;
+  };
+  const std::string body = "\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+  const std::vector<Case> cases = {
+      {"TE not ending in chunked", "POST / HTTP/1.1\r\nHost: m\r\nTransfer-Encoding: gzip" + body,
+       "HTTP/1.1 400 Bad Request\r\n"},
+      {"chunked, gzip", "POST / HTTP/1.1\r\nHost: m\r\nTransfer-Encoding: chunked, gzip" + body,
+       "HTTP/1.1 400 Bad Request\r\n"},
+      {"chunked then gzip in two fields",
+       "POST / HTTP/1.1\r\nHost: m\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip" + body,
+       "HTTP/1.1 400 Bad Request\r\n"},
+      {"an empty TE", "POST / HTTP/1.1\r\nHost: m\r\nTransfer-Encoding: " + body,
+       "HTTP/1.1 400 Bad Request\r\n"},
+      {"chunked twice", "POST / HTTP/1.1\r\nHost: m\r\nTransfer-Encoding: chunked, chunked" + body,
+       "HTTP/1.1 400 Bad Request\r\n"},
+      {"a coding before chunked",
+       "POST / HTTP/1.1\r\nHost: m\r\nTransfer-Encoding: gzip, chunked" + body,
+       "HTTP/1.1 501 Not Implemented\r\n"},
+      {"TE then Content-Length",
+       "POST / HTTP/1.1\r\nHost: m\r\nTransfer-Encoding: chunked\r\nContent-Length: 5" + body,
+       "HTTP/1.1 400 Bad Request\r\n"},
+      {"Content-Length then TE",
+       "POST / HTTP/1.1\r\nHost: m\r\nContent-Length: 5\r\nTransfer-Encoding: chunked" + body,
+       "HTTP/1.1 400 Bad Request\r\n"},
+      {"TE gzip and Content-Length",
+       "POST / HTTP/1.1\r\nHost: m\r\nTransfer-Encoding: gzip\r\nContent-Length: 5\r\n\r\nhello",
+       "HTTP/1.1 400 Bad Request\r\n"},
+      {"two differing Content-Length",
+       "POST / HTTP/1.1\r\nHost: m\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+       "HTTP/1.1 400 Bad Request\r\n"},
+      {"a Content-Length list that differs",
+       "POST / HTTP/1.1\r\nHost: m\r\nContent-Length: 5, 6\r\n\r\nhello!",
+       "HTTP/1.1 400 Bad Request\r\n"},
+      {"TE in HTTP/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked" + body,
+       "HTTP/1.1 400 Bad Request\r\n"},
+      {"obs-fold", "GET / HTTP/1.1\r\nHost: m\r\nX-Long: a\r\n b\r\n\r\n",
+       "HTTP/1.1 400 Bad Request\r\n"},
+      {"obs-fold with a tab hiding TE",
+       "POST / HTTP/1.1\r\nHost: m\r\nX-Note: x\r\n\tTransfer-Encoding: chunked" + body,
+       "HTTP/1.1 400 Bad Request\r\n"},
+      {"a folded TE value", "POST / HTTP/1.1\r\nHost: m\r\nTransfer-Encoding:\r\n chunked" + body,
+       "HTTP/1.1 400 Bad Request\r\n"},
+      {"whitespace before the first field", "GET / HTTP/1.1\r\n Host: m\r\n\r\n",
+       "HTTP/1.1 400 Bad Request\r\n"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.what);
+    const auto got = send_and_read(f, c.request);
+    CHECK_THAT(got, Catch::StartsWith(c.status_line));
+    CHECK(count(got, "HTTP/1.1 ") == 1);
+    CHECK_THAT(got, Catch::Contains("Connection: close\r\n"));
+  }
   CHECK(f.requests.empty());
+}
+
+TEST_CASE("RFC 9112 framing: what is unambiguous is served", "[http][server][framing]") {
+  Fixture f;
+  f.handle = [](const ServerRequest& req, Responder r) { r.respond(200, {}, "got:" + req.body); };
+  // Identical Content-Length values are one value (RFC 9110 section 8.6 lets a recipient take
+  // them so); the connection stays open and the next request is read.
+  RawClient c(f.io, f.server.port());
+  c.send(
+      "POST / HTTP/1.1\r\nHost: m\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello"
+      "POST / HTTP/1.1\r\nHost: m\r\nTransfer-Encoding: Chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n"
+      "POST / HTTP/1.1\r\nHost: m\r\nContent-Length: 3, 3\r\n\r\nabc");
+  REQUIRE(run_until(f.io, [&] { return count(c.received(), "got:") == 3; }));
+  CHECK_THAT(c.received(), Catch::Contains("got:hello"));
+  CHECK_THAT(c.received(), Catch::Contains("got:hi"));
+  CHECK_THAT(c.received(), Catch::EndsWith("got:abc"));
+  CHECK_FALSE(c.eof());
+  REQUIRE(f.requests.size() == 3);
+  // A body that holds "\r\n " is a body, not a folded header.
+  RawClient d(f.io, f.server.port());
+  d.send("POST / HTTP/1.1\r\nHost: m\r\nContent-Length: 4\r\n\r\n\r\n x");
+  REQUIRE(run_until(f.io, [&] { return count(d.received(), "got:\r\n x") == 1; }));
+}
+
+TEST_CASE("request smuggling: a hidden second request in a TE body is never answered",
+          "[http][server][framing]") {
+  Fixture f;
+  f.handle = [](const ServerRequest&, Responder r) { r.respond(200, {}, "ok"); };
+  const std::string hidden =
+      "POST /admin/fault HTTP/1.1\r\nHost: m\r\nContent-Length: 7\r\n\r\ndelay=1";
+  for (const char* te : {"gzip", "chunked, gzip", "identity"}) {
+    INFO(te);
+    const auto got = send_and_read(f, fmt::format("POST /health HTTP/1.1\r\nHost: m\r\nTransfer-"
+                                                  "Encoding: {}\r\n\r\n{}",
+                                                  te, hidden));
+    CHECK_THAT(got, Catch::StartsWith("HTTP/1.1 400 Bad Request\r\n"));
+    CHECK(count(got, "HTTP/1.1 ") == 1);
+  }
+  CHECK(f.requests.empty());
+}
+
+TEST_CASE("after a stream, the connection carries nothing else", "[http][server]") {
+  Fixture f;
+  StreamWriter writer;
+  f.handle = [&](const ServerRequest& req, Responder r) {
+    if (req.path == "/stream")
+      writer = r.start_stream(200);
+    else
+      r.respond(200, {}, "second answer");
+  };
+  RawClient c(f.io, f.server.port());
+  c.send("POST /stream HTTP/1.1\r\nHost: m\r\n\r\n");
+  REQUIRE(run_until(f.io, [&] { return writer.open(); }));
+  c.send("GET /next HTTP/1.1\r\nHost: m\r\n\r\n");  // pipelined behind the stream
+  CHECK(writer.write("abc"));
+  writer.close();
+  REQUIRE(run_until(f.io, [&] { return c.eof(); }));
+  CHECK_THAT(c.received(), Catch::EndsWith("3\r\nabc\r\n0\r\n\r\n"));
+  CHECK_THAT(c.received(), !Catch::Contains("second answer"));
+  CHECK(f.requests.size() == 1);
 }
 
 TEST_CASE("stop() closes everything and calls nothing afterwards", "[http][server]") {

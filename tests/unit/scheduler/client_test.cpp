@@ -220,6 +220,48 @@ TEST_CASE("client: follows a 307 to the leader and backs off on 503", "[schedule
   CHECK(h.master.calls.empty());
 }
 
+TEST_CASE("client: a 307 that changes the scheme is refused; nothing goes there", "[scheduler]") {
+  Harness h(ContentType::protobuf, [](Options& o) {
+    o.credentials = Credentials{"principal", "secret"};
+  });
+  FakeMaster elsewhere(h.io.get_executor());
+  REQUIRE(elsewhere.start().has_value());
+  // Another scheme than ours (http): refused. (https to http is refused the same way; see
+  // masters_test.cpp, as no https master runs here.)
+  h.master.subscribe_answers.push_back(
+      {307, "https://" + elsewhere.address() + "/api/v1/scheduler", ""});
+  REQUIRE(h.client->start().has_value());
+  REQUIRE(h.subscribed());
+  CHECK(h.client->current_master() == h.master.address());
+  CHECK(h.client->counters().redirects == 0);
+  CHECK(elsewhere.subscribes.empty());
+  CHECK(elsewhere.calls.empty());
+  bool explained = false;
+  for (const auto& line : h.logs)
+    explained = explained || (line.find("changes the scheme") != std::string::npos &&
+                              line.find("secret") == std::string::npos);
+  CHECK(explained);
+  bool warned = false;  // about our own http:// master, at start
+  for (const auto& line : h.logs)
+    warned =
+        warned || line.find("in clear text to 'http://" + h.master.address()) != std::string::npos;
+  CHECK(warned);
+  // The credentials went only to the configured master.
+  REQUIRE(h.master.subscribes.size() == 2);
+  CHECK(heatblast::http::find_header(h.master.subscribes[1].headers, "Authorization"));
+
+  // The same on a call's 307: the client stays with the master it knows.
+  h.master.call_answers.push_back({307, ""});
+  h.master.call_location = "https://" + elsewhere.address() + "/api/v1/scheduler";
+  h.client->revive();
+  REQUIRE(run_until(h.io, [&] {
+    return h.master.subscribes.size() == 3 && h.client->state() == State::subscribed;
+  }));
+  CHECK(h.client->current_master() == h.master.address());
+  CHECK(elsewhere.subscribes.empty());
+  CHECK(elsewhere.calls.empty());
+}
+
 TEST_CASE("client: ERROR 'Framework has been removed' ends the session", "[scheduler]") {
   Harness h;
   REQUIRE(h.client->start().has_value());

@@ -69,10 +69,34 @@ TEST_CASE("masters: a protocol-relative redirect keeps our scheme", "[masters]")
   CHECK(leader->authority() == "m2.example:5051");
   CHECK(leader->prefix.empty());
 
-  auto absolute = parse_redirect("http://m3:5052/api/v1/scheduler", current);
+  auto absolute = parse_redirect("https://m3:5052/api/v1/scheduler", current);
   REQUIRE(absolute.has_value());
-  CHECK(absolute->scheduler_url() == "http://m3:5052/api/v1/scheduler");
+  CHECK(absolute->scheduler_url() == "https://m3:5052/api/v1/scheduler");
+  auto upper = parse_redirect("HTTPS://m3:5052/api/v1/scheduler", current);
+  REQUIRE(upper.has_value());
+  CHECK(upper->scheme == "https");
 
   CHECK_FALSE(parse_redirect("/api/v1/scheduler", current).has_value());
   CHECK_FALSE(parse_redirect("", current).has_value());
+}
+
+TEST_CASE("masters: a redirect that changes the scheme is refused", "[masters]") {
+  MasterEndpoint secure;
+  secure.scheme = "https";
+  secure.host = "m1";
+  auto downgrade = parse_redirect("http://m2:5050/api/v1/scheduler", secure);
+  REQUIRE_FALSE(downgrade.has_value());
+  CHECK(downgrade.error().code == heatblast::errc::protocol_error);
+  CHECK_THAT(downgrade.error().message, Catch::Contains("changes the scheme") &&
+                                            Catch::Contains("https://m1:5050") &&
+                                            Catch::Contains("http://m2:5050"));
+
+  MasterEndpoint plain;
+  plain.host = "m1";
+  CHECK_FALSE(parse_redirect("https://m2:5050/api/v1/scheduler", plain).has_value());
+  CHECK_FALSE(parse_redirect("ftp://m2:5050/api/v1/scheduler", plain).has_value());
+  CHECK_FALSE(parse_redirect("file:///etc/passwd", plain).has_value());
+  auto same = parse_redirect("http://m2:5051/api/v1/scheduler", plain);
+  REQUIRE(same.has_value());
+  CHECK(same->scheduler_url() == "http://m2:5051/api/v1/scheduler");
 }
