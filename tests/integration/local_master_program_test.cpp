@@ -278,9 +278,9 @@ TEST_CASE("agent attributes from the flags, in /state and in offers", "[integrat
 
   const auto state = send(io, "GET", fmt::format("http://{}/state", master));
   INFO(state.body);
-  CHECK_THAT(state.body, Catch::Contains(R"("attributes":{"rack":"r1","level":2})"));
+  CHECK_THAT(state.body, Catch::Contains(R"("attributes":{"rack":"r1","level":2.0})"));
   CHECK_THAT(state.body,
-             Catch::Contains(R"("attributes":{"rack":"r2","level":2,"slots":"[1-4]"})"));
+             Catch::Contains(R"("attributes":{"rack":"r2","level":2.0,"slots":"[1-4]"})"));
 
   TestFramework fw(io, {master}, ContentType::json);
   fw.start();
