@@ -16,6 +16,7 @@ using mesos::v1::scheduler::Call;
 using mesos::v1::scheduler::Event;
 using SteadyClock = std::chrono::steady_clock;
 
+// See TaskSpec::constraints for the accepted forms.
 bool attribute_matches(const mesos::v1::Offer& offer, const std::string& name,
                        const std::string& value) {
   if (name == "hostname") return offer.hostname() == value;
@@ -29,6 +30,14 @@ bool attribute_matches(const mesos::v1::Offer& offer, const std::string& name,
     }
   }
   return false;
+}
+
+bool constraints_match(const mesos::v1::Offer& offer,
+                       const std::map<std::string, std::string>& constraints) {
+  for (const auto& [name, value] : constraints) {
+    if (!attribute_matches(offer, name, value)) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -61,15 +70,24 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
   ~Impl() { timer_.cancel(); }
 
   Result<void> load() {
+    if (client_.state() != scheduler::State::disconnected || loaded_) {
+      return fail(errc::invalid_argument,
+                  "TaskManager::load() must come once, before the client starts");
+    }
+    loaded_ = true;
     if (!options_.store) return {};
     auto loaded = options_.store->load_tasks();
     if (!loaded) return tl::unexpected(loaded.error());
     for (auto& [spec, record] : *loaded) {
       Entry entry(std::move(spec), std::move(record));
-      // A run that was out when the program stopped is adopted through reconciliation; a
-      // backoff does not survive the restart.
-      if (entry.record.phase == Phase::backing_off) entry.record.phase = Phase::pending;
-      entry.record.retry_at.reset();
+      // A run that was out when the program stopped is adopted through reconciliation. A
+      // backoff goes on where it stood: its restart count, delay and retry time are stored, so
+      // a program restarted in a crash loop does not grant its tasks fresh retries.
+      entry.backoff.set_attempts(entry.record.backoff_attempts);
+      if (entry.record.phase == Phase::backing_off && !entry.record.retry_at) {
+        entry.record.retry_at = SteadyClock::now();
+      }
+      if (entry.record.phase != Phase::backing_off) entry.record.retry_at.reset();
       // A run's timeout counts from its launch, not from our restart.
       if (entry.spec.timeout.count() > 0 && entry.record.launched_at &&
           (entry.record.phase == Phase::launched || entry.record.phase == Phase::active)) {
@@ -204,6 +222,9 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
     return out;
   }
 
+  bool all_done() const { return !entries_.empty() && count({Phase::done}) == entries_.size(); }
+  ManagerCounters counters() const { return counters_; }
+
   std::size_t count(std::initializer_list<Phase> phases) const {
     std::size_t n = 0;
     for (const auto& [name, entry] : entries_) {
@@ -219,8 +240,10 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
     TaskSpec spec;
     TaskRecord record;
     scheduler::Backoff backoff;
-    int restarts = 0;
     bool timed_out = false;
+    bool retry_due = false;  // backing off, its retry_at passed: the timer is done with it
+    // Since when it could be launched but no offer fitted (see warn_starved).
+    std::optional<SteadyClock::time_point> waiting_since;
     std::optional<SteadyClock::time_point> running_since;
     std::optional<SteadyClock::time_point> deadline;  // -timeout of the current run
     std::optional<SteadyClock::time_point> last_kill;
@@ -232,17 +255,34 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
     if (on_change_) on_change_(TaskChange{entry.record, previous_phase, previous_state});
   }
 
-  void persist(const Entry& entry) {
-    if (!options_.store) return;
-    if (auto saved = options_.store->save_task(entry.spec, entry.record); !saved) {
-      log_store_error(saved.error());
+  // Saves the entry; false when the store failed. The caller of an update's handling holds
+  // back that update's acknowledgement then: only what is recorded may be acknowledged.
+  bool persist(const Entry& entry) {
+    if (!options_.store) return true;
+    auto saved = options_.store->save_task(entry.spec, entry.record);
+    if (saved) {
+      failures_in_row_ = 0;
+      return true;
+    }
+    on_store_failure(entry.record.name, saved.error());
+    return false;
+  }
+
+  void on_store_failure(const std::string& name, const Error& error) {
+    ++counters_.store_errors;
+    ++failures_in_row_;
+    log(scheduler::LogLevel::error,
+        fmt::format("tasks: cannot save task '{}': {}", name, error.what()));
+    if (options_.store_failures_before_fatal > 0 &&
+        failures_in_row_ == options_.store_failures_before_fatal && options_.on_fatal) {
+      options_.on_fatal(Error(error.code, fmt::format("the task store failed {} times in a row; "
+                                                      "last: {}",
+                                                      failures_in_row_, error.what())));
     }
   }
 
-  void log_store_error(const Error&) {
-    // The task goes on; a failed save only weakens adoption after a restart. Counted so a
-    // program can surface it.
-    ++store_errors_;
+  void log(scheduler::LogLevel level, std::string message) const {
+    if (options_.on_log) options_.on_log(level, message);
   }
 
   void set_phase(Entry& entry, Phase phase) {
@@ -262,31 +302,47 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
            *entry.record.retry_at <= now;
   }
 
+  // Room left under ManagerOptions::max_in_flight (SIZE_MAX without a limit).
+  std::size_t slots() const {
+    if (options_.max_in_flight == 0) return SIZE_MAX;
+    const std::size_t out = count({Phase::launched, Phase::active});
+    return out >= options_.max_in_flight ? 0 : options_.max_in_flight - out;
+  }
+
+  // The launches `offer` takes. `unmatched` tells whether a waiting task was refused by its
+  // constraints only (counted, so that a user sees why nothing runs).
+  std::vector<mesos::v1::TaskInfo> fill(const mesos::v1::Offer& offer, SteadyClock::time_point now,
+                                        bool& unmatched) {
+    std::vector<mesos::v1::TaskInfo> launches;
+    const bool role_ok = options_.role.empty() || !offer.has_allocation_info() ||
+                         offer.allocation_info().role() == options_.role;
+    auto offered = offer_resources(offer);
+    if (!role_ok || !offered) return launches;
+    Resources remaining = *offered;
+    for (auto& [name, entry] : entries_) {
+      if (slots() == 0) break;
+      if (!launchable(entry, now)) continue;
+      if (!constraints_match(offer, entry.spec.constraints)) {
+        unmatched = true;
+        continue;
+      }
+      ResourceNeed need = entry.spec.resources;
+      if (need.role.empty() && !options_.role.empty()) need.role = options_.role;
+      auto taken = take(need, remaining);
+      if (!taken) continue;
+      launches.push_back(task_info(entry, offer, std::move(*taken)));
+    }
+    return launches;
+  }
+
   void on_offers(const mesos::v1::scheduler::Event::Offers& offers) {
     const auto now = SteadyClock::now();
     std::vector<mesos::v1::OfferID> declined;
     for (const auto& offer : offers.offers()) {
-      const bool role_ok = options_.role.empty() || !offer.has_allocation_info() ||
-                           offer.allocation_info().role() == options_.role;
-      auto offered = offer_resources(offer);
-      std::vector<mesos::v1::TaskInfo> launches;
-      if (role_ok && offered) {
-        Resources remaining = *offered;
-        for (auto& [name, entry] : entries_) {
-          if (!launchable(entry, now)) continue;
-          bool constraints_ok = true;
-          for (const auto& [attr, value] : entry.spec.constraints) {
-            constraints_ok = constraints_ok && attribute_matches(offer, attr, value);
-          }
-          if (!constraints_ok) continue;
-          ResourceNeed need = entry.spec.resources;
-          if (need.role.empty() && !options_.role.empty()) need.role = options_.role;
-          auto taken = take(need, remaining);
-          if (!taken) continue;
-          launches.push_back(task_info(entry, offer, std::move(*taken)));
-        }
-      }
+      bool unmatched = false;
+      auto launches = fill(offer, now, unmatched);
       if (launches.empty()) {
+        if (unmatched) ++counters_.offers_declined_for_constraints;
         declined.push_back(offer.id());
         continue;
       }
@@ -306,6 +362,7 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
       filters.set_refuse_seconds(options_.decline_refuse_seconds);
       client_.decline(std::move(declined), filters);
     }
+    warn_starved(now);
     if (options_.suppress_when_idle && !suppressed_ && nothing_to_launch()) {
       suppressed_ = true;
       client_.suppress(roles());
@@ -358,6 +415,8 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
     entry.record.state.reset();
     entry.record.message.clear();
     entry.record.retry_at.reset();
+    entry.record.starved = false;
+    entry.waiting_since.reset();
     entry.record.launched_at = std::chrono::system_clock::now();
     ++entry.record.launches;
     entry.timed_out = false;
@@ -369,7 +428,34 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
     return task;
   }
 
+  // A task that keeps waiting while offers come and go is surfaced once: logged, flagged in its
+  // record (`starved`, with the reason in `message`), and reported as a change.
+  void warn_starved(SteadyClock::time_point now) {
+    if (options_.starved_after.count() <= 0) return;
+    for (auto& [name, entry] : entries_) {
+      if (!launchable(entry, now)) {
+        entry.waiting_since.reset();
+        continue;
+      }
+      if (!entry.waiting_since) entry.waiting_since = now;
+      if (entry.record.starved || now - *entry.waiting_since < options_.starved_after) continue;
+      entry.record.starved = true;
+      std::string constraints;
+      for (const auto& [attr, value] : entry.spec.constraints)
+        constraints += fmt::format("{}{}={}", constraints.empty() ? "" : ", ", attr, value);
+      entry.record.message = fmt::format(
+          "no offer fitted for {} s (resources{})",
+          std::chrono::duration_cast<std::chrono::seconds>(now - *entry.waiting_since).count(),
+          constraints.empty() ? "" : "; constraints " + constraints);
+      log(scheduler::LogLevel::warning,
+          fmt::format("tasks: task '{}' waits: {}", name, entry.record.message));
+      persist(entry);
+      report(entry, entry.record.phase, entry.record.state);
+    }
+  }
+
   bool nothing_to_launch() const {
+    if (slots() == 0) return true;  // a run that ends frees a slot and calls want_offers()
     for (const auto& [name, entry] : entries_) {
       if (entry.record.kill_requested) continue;
       if (entry.record.phase == Phase::pending || entry.record.phase == Phase::backing_off) {
@@ -423,6 +509,13 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
       if (!entry) return;  // not ours
     }
     const auto previous_phase = entry->record.phase;
+    // The master sends an update again until it is acknowledged (ours was held back when its
+    // save failed): the run already ended here, so only the save is retried.
+    const bool ended_here = previous_phase != Phase::launched && previous_phase != Phase::active;
+    if (ended_here && is_terminal(status.state()) && entry->record.last_outcome) {
+      save_or_hold(*entry);
+      return;
+    }
     const auto previous_state = entry->record.state;
     entry->record.state = status.state();
     if (status.has_message()) entry->record.message = status.message();
@@ -441,7 +534,7 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
         entry->running_since = SteadyClock::now();
       }
       entry->record.phase = Phase::active;
-      persist(*entry);
+      save_or_hold(*entry);
       report(*entry, previous_phase, previous_state);
       return;
     }
@@ -458,7 +551,7 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
     if (never_started && !entry->record.kill_requested) {
       --entry->record.launches;
       entry->record.phase = Phase::pending;
-      persist(*entry);
+      save_or_hold(*entry);
       report(*entry, previous_phase, previous_state);
       want_offers();
       return;
@@ -466,18 +559,30 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
     if (entry->running_since &&
         SteadyClock::now() - *entry->running_since >= entry->spec.restart.stable_after) {
       entry->backoff.reset();
+      entry->record.backoff_attempts = 0;
     }
     entry->running_since.reset();
     if (should_restart(*entry, status.state())) {
-      ++entry->restarts;
+      ++entry->record.restarts;
+      entry->retry_due = false;
       entry->record.retry_at = SteadyClock::now() + entry->backoff.next();
+      entry->record.backoff_attempts = entry->backoff.attempts();
       entry->record.phase = Phase::backing_off;
       arm_timer();
     } else {
       entry->record.phase = Phase::done;
     }
-    persist(*entry);
+    save_or_hold(*entry);
     report(*entry, previous_phase, previous_state);
+    // A slot under max_in_flight may have freed for a task that waits.
+    if (options_.max_in_flight > 0) want_offers();
+  }
+
+  // Saves after an update; when the save failed, the update is not acknowledged, so the
+  // master sends it again and the save is retried then.
+  void save_or_hold(Entry& entry) {
+    if (persist(entry)) return;
+    if (client_.hold_acknowledgement()) ++counters_.acknowledgements_held;
   }
 
   // After a restart without a store, a program re-adds the same specs; an update for
@@ -497,7 +602,8 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
 
   bool should_restart(const Entry& entry, TaskState state) const {
     if (entry.record.kill_requested) return false;
-    if (entry.spec.restart.max_restarts >= 0 && entry.restarts >= entry.spec.restart.max_restarts) {
+    if (entry.spec.restart.max_restarts >= 0 &&
+        entry.record.restarts >= entry.spec.restart.max_restarts) {
       return false;
     }
     const bool failed =
@@ -537,7 +643,11 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
       if (t && (!next || *t < *next)) next = t;
     };
     for (const auto& [name, entry] : entries_) {
-      if (entry.record.phase == Phase::backing_off) earliest(entry.record.retry_at);
+      // A relaunch already due waits for an offer, not for the timer: arming on its past
+      // instant would fire at once, again and again, until an offer comes.
+      if (entry.record.phase == Phase::backing_off && !entry.retry_due) {
+        earliest(entry.record.retry_at);
+      }
       if (entry.record.phase == Phase::launched || entry.record.phase == Phase::active) {
         if (!entry.timed_out) earliest(entry.deadline);
       }
@@ -558,8 +668,9 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
     const auto now = SteadyClock::now();
     bool relaunch = false;
     for (auto& [name, entry] : entries_) {
-      if (entry.record.phase == Phase::backing_off && entry.record.retry_at &&
+      if (entry.record.phase == Phase::backing_off && !entry.retry_due && entry.record.retry_at &&
           *entry.record.retry_at <= now) {
+        entry.retry_due = true;
         relaunch = true;
       }
       if ((entry.record.phase == Phase::launched || entry.record.phase == Phase::active) &&
@@ -590,7 +701,9 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
   std::optional<SteadyClock::time_point> revive_due_;
   bool suppressed_ = false;
   std::mt19937_64 rng_;
-  std::uint64_t store_errors_ = 0;
+  ManagerCounters counters_;
+  int failures_in_row_ = 0;
+  bool loaded_ = false;
 };
 
 TaskManager::TaskManager(scheduler::Client& client, ManagerOptions options, ChangeHandler on_change)
@@ -625,6 +738,15 @@ std::size_t TaskManager::in_flight() const {
 }
 std::size_t TaskManager::pending() const {
   return impl_->count({Phase::pending, Phase::backing_off});
+}
+std::size_t TaskManager::count(Phase phase) const {
+  return impl_->count({phase});
+}
+bool TaskManager::all_done() const {
+  return impl_->all_done();
+}
+ManagerCounters TaskManager::counters() const {
+  return impl_->counters();
 }
 
 }  // namespace heatblast::tasks
