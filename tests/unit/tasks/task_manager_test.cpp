@@ -665,3 +665,23 @@ TEST_CASE("tasks: constraints match hostname, text, scalar and set attributes", 
   h.master.send(e);
   CHECK(h.launched(1).size() == 1);
 }
+
+TEST_CASE("tasks: a repeated earlier state of an ended run does not bring it back", "[tasks]") {
+  Harness h;
+  auto s = spec("once", RestartPolicy::on_failure);
+  s.restart.max_restarts = 1;
+  s.restart.backoff = {10s, 10s, 1, 0};  // stays backing off for the whole test
+  REQUIRE(h.manager->add(s).has_value());
+  h.subscribe();
+  h.offer(2, 1024);
+  const auto id = h.launched(1)[0].task_id().value();
+  h.status(id, mesos::v1::TASK_FAILED);
+  REQUIRE(run_until(h.io, [&] { return h.phase("once") == Phase::backing_off; }));
+  // A restarted master repeats the run's unacknowledged RUNNING, then its FAILED.
+  h.status(id, mesos::v1::TASK_RUNNING);
+  h.status(id, mesos::v1::TASK_FAILED);
+  h.status(id, mesos::v1::TASK_RUNNING, std::nullopt, "u-late");
+  REQUIRE(run_until(h.io, [&] { return h.calls(Call::ACKNOWLEDGE).size() == 1; }));
+  CHECK(h.phase("once") == Phase::backing_off);
+  CHECK(h.manager->find("once")->restarts == 1);
+}
