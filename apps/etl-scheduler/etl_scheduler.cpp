@@ -335,6 +335,9 @@ class EtlScheduler::Impl : public std::enable_shared_from_this<Impl> {
     tasks::ManagerOptions manager_options;
     manager_options.role = flags_.role;
     manager_options.store = store_.get();
+    // -maxtasks is the manager's limit on runs out at once, relaunches included; top_up() below
+    // only decides how many tasks a round adds.
+    manager_options.max_in_flight = static_cast<std::size_t>(std::max(flags_.maxtasks, 0));
     // A tick must not wait for the REVIVE throttle when -wait is short.
     manager_options.min_revive_interval = std::min<std::chrono::milliseconds>(
         std::chrono::seconds(5), to_millis(flags_.wait_seconds));

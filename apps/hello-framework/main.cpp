@@ -79,9 +79,9 @@ int main(int argc, char** argv) {
         auto offered = heatblast::offer_resources(offer);
         heatblast::ResourceNeed need;
         need.scalars = {{"cpus", 0.1}, {"mem", 32}};
-        auto resources = offered ? heatblast::allocate(need, *offered)
-                                 : heatblast::Result<std::vector<mesos::v1::Resource>>(
-                                       tl::unexpected(offered.error()));
+        // Results chain: an error in `offered` passes through without calling allocate().
+        auto resources = offered.and_then(
+            [&](const heatblast::Resources& have) { return heatblast::allocate(need, have); });
         if (launched || !resources) {
           unused.push_back(offer.id());
           continue;

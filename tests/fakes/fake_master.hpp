@@ -33,8 +33,9 @@ class FakeMaster {
     http::Headers headers;
   };
 
-  explicit FakeMaster(boost::asio::any_io_executor executor)
-      : server_(executor, http::ServerOptions{},
+  // `port` 0 picks a free one; a test that restarts "the same master" passes the old port.
+  explicit FakeMaster(boost::asio::any_io_executor executor, std::uint16_t port = 0)
+      : server_(executor, http::ServerOptions{.port = port},
                 [this](const http::ServerRequest& r, http::Responder responder) {
                   on_request(r, std::move(responder));
                 }) {}
@@ -42,6 +43,7 @@ class FakeMaster {
   Result<void> start() { return server_.start(); }
   void stop() { server_.stop(); }
   std::string address() const { return "127.0.0.1:" + std::to_string(server_.port()); }
+  std::uint16_t port() const { return server_.port(); }
 
   // Scripted answers, used in order; when empty, SUBSCRIBE is accepted and calls get 202.
   std::deque<SubscribeAnswer> subscribe_answers;

@@ -32,13 +32,15 @@ enum class State { disconnected, connecting, subscribed, stopped };
 
 std::string_view to_string(State state) noexcept;
 
-// Capped exponential backoff with jitter between connection attempts: the n-th delay is drawn
-// uniformly from [d * (1 - jitter), d] where d = min(max, initial * multiplier^n).
+// Capped exponential backoff with jitter: the n-th delay is drawn uniformly from
+// [d * (1 - jitter), d] where d = min(max, initial * multiplier^n). While the delays drawn since
+// the last success add up to less than `flat_for`, d stays at `initial` (n counts from there).
 struct BackoffOptions {
   std::chrono::milliseconds initial{500};
   std::chrono::milliseconds max{15000};
   double multiplier = 2.0;
   double jitter = 0.5;  // 0 = no jitter, 1 = anything from 0 to d
+  std::chrono::milliseconds flat_for{0};
 };
 
 // HTTP basic authentication (master flag --authenticate_http_frameworks). The secret is sent
@@ -71,7 +73,17 @@ struct Options {
   // re-sends it in every SUBSCRIBE, as a new leading master knows nothing of earlier SUPPRESS.
   std::vector<std::string> suppressed_roles;
 
-  BackoffOptions backoff;
+  // Between connection attempts. A master that comes back within a minute is found within
+  // about half a second (attempts every 250-500 ms, as Mesos's own library does with its
+  // random delay of at most 500 ms); after a minute of failures the delay grows to 15 s, so a
+  // master that stays down is not hammered.
+  BackoffOptions backoff{std::chrono::milliseconds(500), std::chrono::seconds(15), 2.0, 0.5,
+                         std::chrono::seconds(60)};
+  // End the session through Handlers::on_fatal (errc::timeout) when no master has accepted a
+  // SUBSCRIBE for this long, counted from start() or from the loss of the last subscription.
+  // 0 = keep trying forever. Failed attempts are logged at most every 10 s (on_state still
+  // sees each one).
+  std::chrono::milliseconds give_up_after{0};
   // How many heartbeat intervals (from SUBSCRIBED; 15 s if absent) may pass without a byte on
   // the stream before it is treated as dead and dropped.
   double heartbeat_misses = 5;
@@ -116,6 +128,7 @@ struct Counters {
   std::uint64_t heartbeat_timeouts = 0;         // streams dropped for silence
   std::uint64_t stale_events = 0;               // events of a replaced stream, ignored
   std::uint64_t acknowledgements = 0;           // automatic ACKNOWLEDGEs sent
+  std::uint64_t acknowledgements_held = 0;      // withheld through hold_acknowledgement()
   std::uint64_t bytes_received = 0;             // stream bytes
 };
 
@@ -190,6 +203,11 @@ class Client {
             std::optional<mesos::v1::KillPolicy> kill_policy = {}, CallDone done = {});
   void shutdown(const mesos::v1::ExecutorID& executor_id, const mesos::v1::AgentID& agent_id,
                 CallDone done = {});
+  // Called from Handlers::on_event while it handles an UPDATE or UPDATE_OPERATION_STATUS:
+  // the client does not acknowledge that update (Options::auto_acknowledge), so the master
+  // sends it again later. For a handler that could not record the update durably: only what
+  // is recorded may be acknowledged. Returns false (and does nothing) outside such a call.
+  bool hold_acknowledgement();
   // `uuid` is the raw bytes from TaskStatus.uuid.
   void acknowledge(const mesos::v1::AgentID& agent_id, const mesos::v1::TaskID& task_id,
                    std::string uuid, CallDone done = {});

@@ -48,7 +48,14 @@ struct TaskSpec {
   RestartOptions restart;
   // Killed when it has run (since launch) this long; zero = no limit.
   std::chrono::milliseconds timeout{0};
-  // Attributes an offer must have, as "name" -> exact text value.
+  // What an offer must match, every entry of it ("name" -> value):
+  //   "hostname" -> the offer's host name, exactly;
+  //   a TEXT attribute -> its text, exactly ("rack" -> "r1");
+  //   a SCALAR attribute -> its number as the shortest text that reads back the same
+  //     ("gpus" -> "2", "speed" -> "2.5"; "2.0" does not match);
+  //   a SET attribute -> one of its members ("zones" -> "a" matches {a,b});
+  // RANGES attributes and names the offer lacks never match. An offer that only fails a
+  // task's constraints is counted in ManagerCounters::offers_declined_for_constraints.
   std::map<std::string, std::string> constraints;
 };
 
@@ -73,9 +80,18 @@ struct TaskRecord {
   std::optional<mesos::v1::TaskState> state;  // latest Mesos state of the current run
   std::string message;                        // latest status message
   int launches = 0;                           // runs started so far
+  // Relaunches decided so far, counted against RestartOptions::max_restarts, and how far the
+  // relaunch delay has grown. Both are stored, so a restarted program keeps the limit and the
+  // delay of a task in a crash loop.
+  int restarts = 0;
+  unsigned backoff_attempts = 0;
   bool kill_requested = false;
   std::optional<std::chrono::system_clock::time_point> launched_at;
+  // When a task backing off is relaunched. The store keeps it as wall-clock time.
   std::optional<std::chrono::steady_clock::time_point> retry_at;
+  // Launchable for longer than ManagerOptions::starved_after while offers came and none
+  // fitted (`message` says what it needs); cleared at its next launch.
+  bool starved = false;
   // The outcome of the last finished run (FINISHED, FAILED, ...), if any.
   std::optional<mesos::v1::TaskState> last_outcome;
 };
@@ -101,17 +117,45 @@ struct ManagerOptions {
   // Declined offers are not offered again for this long (Mesos's 5 s default makes the master
   // re-offer the same resources in a loop).
   double decline_refuse_seconds = 120;
-  // Nothing to launch: SUPPRESS offers; something new: REVIVE, at most this often.
+  // Nothing to launch: SUPPRESS offers. Work appears (a new task, a relaunch falls due, a slot
+  // frees): REVIVE at once when the last REVIVE is at least `min_revive_interval` old, else
+  // when it is (one deferred REVIVE covers a whole burst). 1 s suits batch work, where each
+  // retry waits for offers; raise it for a framework whose work changes many times a second.
   bool suppress_when_idle = true;
-  std::chrono::milliseconds min_revive_interval{std::chrono::seconds(5)};
+  std::chrono::milliseconds min_revive_interval{std::chrono::seconds(1)};
   // Only offers allocated to this role are used (empty: any).
   std::string role;
+  // Runs launched or active at once, relaunches included (0 = no limit). Tasks beyond it wait
+  // in `pending` (or `backing_off`) for a slot.
+  std::size_t max_in_flight = 0;
+  // A task that could be launched for this long while offers came and none fitted is logged
+  // and flagged (TaskRecord::starved). 0 = never.
+  std::chrono::milliseconds starved_after{std::chrono::seconds(60)};
   TaskStore* store = nullptr;  // optional; must outlive the manager
+  // Saves that fail this many times in a row end the session through on_fatal (0 = never).
+  // Each failed save is logged and counted; an update whose save failed is not acknowledged.
+  int store_failures_before_fatal = 5;
+  // Optional. Framework fills both in from the program's scheduler::Handlers.
+  std::function<void(scheduler::LogLevel level, std::string_view message)> on_log;
+  std::function<void(const Error& error)> on_fatal;
 };
 
-// Runs on the client's executor; every member must be called there. Wiring: give the client
-// Handlers whose on_event calls handle_event() (before or after the program's own handling) and
-// whose known_tasks returns known_tasks(). Acknowledgements stay with the client.
+// What the manager has done so far; read with TaskManager::counters().
+struct ManagerCounters {
+  std::uint64_t store_errors = 0;           // saves that failed
+  std::uint64_t acknowledgements_held = 0;  // updates left unacknowledged: their save failed
+  std::uint64_t offers_declined_for_constraints = 0;  // a task waited, only constraints refused
+};
+
+// Runs on the client's executor; every member must be called there.
+//
+// Wiring: the simplest is heatblast::tasks::Framework (heatblast/framework.hpp), which owns a
+// Client and a TaskManager and wires them. By hand: the Client must outlive the TaskManager
+// (the manager keeps a reference to it), and the client's Handlers must call handle_event()
+// from on_event (before or after the program's own handling) and return known_tasks() from
+// known_tasks; construct the manager and call load() before client.start().
+// Acknowledgements stay with the client; handle_event() holds one back (see
+// Client::hold_acknowledgement) when the update could not be saved in the store.
 // The ChangeHandler runs inside handle_event() and the other members; it may call add() and
 // kill(), but remove() only later (post it to the executor).
 //
@@ -128,7 +172,8 @@ class TaskManager {
   TaskManager(const TaskManager&) = delete;
   TaskManager& operator=(const TaskManager&) = delete;
 
-  // Loads the store's records (tasks to adopt after a restart). Call before the client starts.
+  // Loads the store's records (tasks to adopt after a restart). Call before the client starts:
+  // errc::invalid_argument once the client has started, or when called twice.
   Result<void> load();
 
   // Wants `spec` run. errc::invalid_argument: an empty or duplicate name, no command, a
@@ -146,7 +191,13 @@ class TaskManager {
   std::vector<TaskRecord> records() const;
   // Tasks whose run is launched or active (what "running" means for -maxtasks).
   std::size_t in_flight() const;
+  // Tasks waiting for a launch: pending or backing off.
   std::size_t pending() const;
+  // Tasks in `phase`, without copying records.
+  std::size_t count(Phase phase) const;
+  // Every task added (or loaded) is done, and there was at least one: the batch is over.
+  bool all_done() const;
+  ManagerCounters counters() const;
 
  private:
   class Impl;

@@ -10,11 +10,15 @@ std::chrono::milliseconds Backoff::next() {
   const double max = std::max(static_cast<double>(options_.max.count()), initial);
   const double multiplier = std::max(options_.multiplier, 1.0);
   // pow() overflows to inf for large attempt counts; min() then caps it.
-  const double ceiling = std::min(max, initial * std::pow(multiplier, attempts_));
-  if (attempts_ < 1000) ++attempts_;
+  // The flat stretch keeps the first attempts close together; growth starts after it.
+  const bool flat = flat_elapsed_ < options_.flat_for;
+  const double ceiling = flat ? initial : std::min(max, initial * std::pow(multiplier, attempts_));
+  if (!flat && attempts_ < 1000) ++attempts_;
   const double jitter = std::clamp(options_.jitter, 0.0, 1.0);
   std::uniform_real_distribution<double> draw(ceiling * (1.0 - jitter), ceiling);
-  return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(draw(rng_))));
+  const auto delay = std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(draw(rng_))));
+  if (flat) flat_elapsed_ += std::max(delay, std::chrono::milliseconds(1));
+  return delay;
 }
 
 }  // namespace heatblast::scheduler

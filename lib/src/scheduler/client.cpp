@@ -1,5 +1,6 @@
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include <fmt/format.h>
 #include <google/protobuf/stubs/strutil.h>
@@ -86,7 +87,12 @@ void Client::Impl::log(LogLevel level, std::string message) const {
 
 void Client::Impl::transition_to(State next, std::string_view reason) {
   if (next == state_) return;
-  log(next == State::disconnected ? LogLevel::warning : LogLevel::info,
+  // While no master answers, attempts come several times a second: each one is logged at
+  // debug level, and disconnect() writes a summary at a readable rate.
+  const bool retrying =
+      failed_attempts_ > 0 && (next == State::connecting || next == State::disconnected);
+  log(retrying ? LogLevel::debug
+               : (next == State::disconnected ? LogLevel::warning : LogLevel::info),
       fmt::format("scheduler: '{}' -> '{}' ({})", to_string(state_), to_string(next), reason));
   state_ = next;
   if (handlers_.on_state) handlers_.on_state(next, reason);
@@ -132,6 +138,7 @@ Result<void> Client::Impl::start() {
   http_.emplace(executor_, std::move(http_options));
 
   started_ = true;
+  unreached_since_ = Clock::now();
   current_ = masters_.front();
   connect();
   return {};
@@ -369,13 +376,26 @@ bool Client::Impl::on_event(std::uint64_t generation, const Event& event) {
       return false;
     case Event::UNKNOWN:
       return true;  // a type newer than this build: ignored, as Mesos asks
-    default:
+    default: {
+      const bool update =
+          event.type() == Event::UPDATE || event.type() == Event::UPDATE_OPERATION_STATUS;
+      delivering_update_ = update;
+      hold_ack_ = false;
       if (handlers_.on_event) handlers_.on_event(event);
+      delivering_update_ = false;
       break;
+    }
   }
   if (generation != generation_) return false;
   if (event.type() == Event::UPDATE || event.type() == Event::UPDATE_OPERATION_STATUS) {
-    after_update(event);
+    const bool held = std::exchange(hold_ack_, false);
+    if (held) {
+      ++counters_.acknowledgements_held;
+      log(LogLevel::warning,
+          "scheduler: acknowledgement held back by the application; the "
+          "master will send the update again");
+    }
+    after_update(event, held);
   }
   return generation == generation_;
 }
@@ -393,6 +413,12 @@ void Client::Impl::on_subscribed(const Event& event) {
                                     : (interval >= 3600 ? 3600 : kDefaultHeartbeatSeconds);
   ++counters_.subscriptions;
   backoff_.reset();
+  if (failed_attempts_ > 1) {
+    log(LogLevel::info,
+        fmt::format("scheduler: subscribed after {} failed attempt(s)", failed_attempts_));
+  }
+  failed_attempts_ = 0;
+  unreached_since_.reset();
   redirects_in_row_ = 0;
   // Persist first: nothing may act on a framework id that a crash could forget.
   if (handlers_.on_framework_id) handlers_.on_framework_id(subscribed.framework_id());
@@ -416,11 +442,11 @@ void Client::Impl::on_error_event(const Event& event) {
   fail_fatal(Error(code, fmt::format("the master sent ERROR: {}", message)));
 }
 
-void Client::Impl::after_update(const Event& event) {
+void Client::Impl::after_update(const Event& event, bool held) {
   if (event.type() == Event::UPDATE) {
     const auto& status = event.update().status();
     reconciler_.answered(status.task_id().value());
-    if (options_.auto_acknowledge && status.has_uuid()) {
+    if (options_.auto_acknowledge && !held && status.has_uuid()) {
       ++counters_.acknowledgements;
       Call call;
       call.set_type(Call::ACKNOWLEDGE);
@@ -433,7 +459,7 @@ void Client::Impl::after_update(const Event& event) {
     return;
   }
   const auto& status = event.update_operation_status().status();
-  if (options_.auto_acknowledge && status.has_uuid() && status.has_operation_id()) {
+  if (options_.auto_acknowledge && !held && status.has_uuid() && status.has_operation_id()) {
     ++counters_.acknowledgements;
     Call call;
     call.set_type(Call::ACKNOWLEDGE_OPERATION_STATUS);
@@ -452,6 +478,7 @@ void Client::Impl::after_update(const Event& event) {
 
 void Client::Impl::disconnect(std::string_view reason, bool rotate, bool immediately) {
   if (state_ == State::stopped) return;
+  const bool was_subscribed = state_ == State::subscribed;
   ++generation_;
   stream_ended_.reset();
   if (stream_request_ != 0) http_->cancel(stream_request_);
@@ -474,14 +501,40 @@ void Client::Impl::disconnect(std::string_view reason, bool rotate, bool immedia
   // reconciling.
   fail_calls(errc::not_subscribed, fmt::format("connection to the master lost: {}", reason));
   if (state_ == State::stopped) return;
-  schedule_connect(immediately ? std::chrono::milliseconds(0) : backoff_.next());
+  if (immediately) {
+    schedule_connect(std::chrono::milliseconds(0));
+    return;
+  }
+  if (!note_failed_attempt(reason, was_subscribed)) return;
+  schedule_connect(backoff_.next());
+}
+
+bool Client::Impl::note_failed_attempt(std::string_view reason, bool was_subscribed) {
+  const auto now = Clock::now();
+  if (was_subscribed || !unreached_since_) unreached_since_ = now;
+  if (was_subscribed) return true;  // a lost subscription is logged by transition_to
+  ++failed_attempts_;
+  if (failed_attempts_ == 1 || now - last_failure_log_ >= kFailureLogInterval) {
+    last_failure_log_ = now;
+    log(LogLevel::warning,
+        fmt::format("scheduler: no master reached for {:.1f} s ({} attempt(s)); last: {}",
+                    std::chrono::duration<double>(now - *unreached_since_).count(),
+                    failed_attempts_, reason));
+  }
+  if (options_.give_up_after.count() > 0 && now - *unreached_since_ >= options_.give_up_after) {
+    fail_fatal(Error(errc::timeout,
+                     fmt::format("no master reached for {} ms ({} attempts; last: {})",
+                                 options_.give_up_after.count(), failed_attempts_, reason)));
+    return false;
+  }
+  return true;
 }
 
 void Client::Impl::schedule_connect(std::chrono::milliseconds delay) {
   const std::uint64_t generation = generation_;
   if (delay.count() > 0) {
-    log(LogLevel::info, fmt::format("scheduler: next attempt at '{}' in {} ms",
-                                    current_.authority(), delay.count()));
+    log(LogLevel::debug, fmt::format("scheduler: next attempt at '{}' in {} ms",
+                                     current_.authority(), delay.count()));
   }
   reconnect_timer_.expires_after(delay);
   std::weak_ptr<Impl> weak = weak_from_this();
@@ -761,6 +814,10 @@ void Client::Impl::note_update_framework(const mesos::v1::FrameworkInfo& info,
 }
 
 // --- Client ----------------------------------------------------------------------------------
+
+bool Client::hold_acknowledgement() {
+  return impl_->hold_acknowledgement();
+}
 
 Client::Client(boost::asio::any_io_executor executor, Options options, Handlers handlers)
     : impl_(std::make_shared<Impl>(std::move(executor), std::move(options), std::move(handlers))) {}

@@ -34,6 +34,13 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   void note_update_framework(const mesos::v1::FrameworkInfo& info,
                              const std::vector<std::string>& suppressed_roles);
 
+  // See Client::hold_acknowledgement.
+  bool hold_acknowledgement() {
+    if (!delivering_update_) return false;
+    hold_ack_ = true;
+    return true;
+  }
+
   State state() const noexcept { return state_; }
   std::optional<mesos::v1::FrameworkID> framework_id() const { return framework_id_; }
   std::string current_master() const { return current_.authority(); }
@@ -64,11 +71,14 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   bool on_event(std::uint64_t generation, const Event& event);
   void on_subscribed(const Event& event);
   void on_error_event(const Event& event);
-  void after_update(const Event& event);
+  void after_update(const Event& event, bool held);
 
   // Ends the current connection (stream and calls) and schedules the next attempt.
   void disconnect(std::string_view reason, bool rotate, bool immediately = false);
   void schedule_connect(std::chrono::milliseconds delay);
+  // Counts and logs (rate-limited) a failed attempt; false when Options::give_up_after ran out
+  // and the session ended.
+  bool note_failed_attempt(std::string_view reason, bool was_subscribed);
   void fail_fatal(Error error);
 
   void arm_heartbeat_watchdog();
@@ -101,6 +111,15 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   // Bumped for every connection attempt: callbacks of a replaced connection compare and return.
   std::uint64_t generation_ = 0;
   std::uint64_t attempts_ = 0;  // connection attempts so far
+  // Failed attempts since the last SUBSCRIBED, and since when no master was reached.
+  std::uint64_t failed_attempts_ = 0;
+  std::optional<Clock::time_point> unreached_since_;
+  Clock::time_point last_failure_log_{};
+  static constexpr std::chrono::seconds kFailureLogInterval{10};
+
+  // An UPDATE is being delivered to Handlers::on_event, and whether its ack is held back.
+  bool delivering_update_ = false;
+  bool hold_ack_ = false;
 
   mesos::v1::FrameworkInfo framework_;
   std::optional<mesos::v1::FrameworkID> framework_id_;

@@ -1,5 +1,7 @@
 #include "store/task_codec.hpp"
 
+#include <algorithm>
+
 namespace heatblast::store {
 namespace {
 
@@ -49,6 +51,16 @@ StoredTask to_stored(const tasks::TaskSpec& spec, const tasks::TaskRecord& recor
             .count());
   }
   if (record.last_outcome) out.set_last_outcome(*record.last_outcome);
+  out.set_restarts(record.restarts);
+  out.set_backoff_attempts(record.backoff_attempts);
+  if (record.retry_at) {
+    // A steady-clock instant means nothing to the next process: kept as wall-clock time.
+    const auto wall = std::chrono::system_clock::now() +
+                      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                          *record.retry_at - std::chrono::steady_clock::now());
+    out.set_retry_at_ns(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(wall.time_since_epoch()).count());
+  }
   return out;
 }
 
@@ -100,6 +112,16 @@ std::pair<tasks::TaskSpec, tasks::TaskRecord> from_stored(const StoredTask& in) 
   }
   if (in.has_last_outcome() && known_state(in.last_outcome())) {
     record.last_outcome = static_cast<mesos::v1::TaskState>(in.last_outcome());
+  }
+  record.restarts = std::max(in.restarts(), 0);
+  record.backoff_attempts = std::min(in.backoff_attempts(), 1000u);
+  if (in.has_retry_at_ns()) {
+    const auto wall = std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::nanoseconds(in.retry_at_ns())));
+    record.retry_at = std::chrono::steady_clock::now() +
+                      std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                          wall - std::chrono::system_clock::now());
   }
   return {std::move(spec), std::move(record)};
 }

@@ -1,7 +1,7 @@
 // TaskSpec/TaskRecord <-> the StoredTask protobuf kept in SQLite.
 #pragma once
 
-#include <heatblast/store.pb.h>
+#include "store.pb.h"  // generated from proto/heatblast/store.proto
 
 #include "heatblast/tasks.hpp"
 

@@ -1,3 +1,4 @@
 # tasks layer: wanted tasks matched to offers, tracked, restarted, adopted.
 target_sources(heatblast PRIVATE
+  src/tasks/framework.cpp
   src/tasks/task_manager.cpp)

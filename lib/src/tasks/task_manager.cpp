@@ -2,11 +2,9 @@
 #include <random>
 
 #include <fmt/format.h>
-#include <boost/asio/steady_timer.hpp>
 
 #include "heatblast/task_state.hpp"
-#include "heatblast/tasks.hpp"
-#include "scheduler/backoff.hpp"
+#include "tasks/task_manager_impl.hpp"
 
 namespace heatblast::tasks {
 namespace {
@@ -16,6 +14,7 @@ using mesos::v1::scheduler::Call;
 using mesos::v1::scheduler::Event;
 using SteadyClock = std::chrono::steady_clock;
 
+// See TaskSpec::constraints for the accepted forms.
 bool attribute_matches(const mesos::v1::Offer& offer, const std::string& name,
                        const std::string& value) {
   if (name == "hostname") return offer.hostname() == value;
@@ -29,6 +28,14 @@ bool attribute_matches(const mesos::v1::Offer& offer, const std::string& name,
     }
   }
   return false;
+}
+
+bool constraints_match(const mesos::v1::Offer& offer,
+                       const std::map<std::string, std::string>& constraints) {
+  for (const auto& [name, value] : constraints) {
+    if (!attribute_matches(offer, name, value)) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -49,549 +56,589 @@ std::string_view to_string(Phase phase) noexcept {
   return "unknown";
 }
 
-class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
- public:
-  Impl(scheduler::Client& client, ManagerOptions options, ChangeHandler on_change)
-      : client_(client),
-        options_(std::move(options)),
-        on_change_(std::move(on_change)),
-        timer_(client.get_executor()),
-        rng_(std::random_device{}()) {}
-
-  ~Impl() { timer_.cancel(); }
-
-  Result<void> load() {
-    if (!options_.store) return {};
-    auto loaded = options_.store->load_tasks();
-    if (!loaded) return tl::unexpected(loaded.error());
-    for (auto& [spec, record] : *loaded) {
-      Entry entry(std::move(spec), std::move(record));
-      // A run that was out when the program stopped is adopted through reconciliation; a
-      // backoff does not survive the restart.
-      if (entry.record.phase == Phase::backing_off) entry.record.phase = Phase::pending;
-      entry.record.retry_at.reset();
-      // A run's timeout counts from its launch, not from our restart.
-      if (entry.spec.timeout.count() > 0 && entry.record.launched_at &&
-          (entry.record.phase == Phase::launched || entry.record.phase == Phase::active)) {
-        const auto ran = std::chrono::system_clock::now() - *entry.record.launched_at;
-        entry.deadline = SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(
-                                                  entry.spec.timeout - ran);
-      }
-      if (!entry.record.task_id.empty()) by_task_id_[entry.record.task_id] = entry.record.name;
-      entries_.insert_or_assign(entry.record.name, std::move(entry));
-    }
-    arm_timer();
-    return {};
+Result<void> TaskManager::Impl::load() {
+  if (client_.state() != scheduler::State::disconnected || loaded_) {
+    return fail(errc::invalid_argument,
+                "TaskManager::load() must come once, before the client starts");
   }
-
-  Result<void> add(TaskSpec spec) {
-    if (spec.name.empty() || spec.name.find_first_of("/\\ \t\n") != std::string::npos) {
-      return fail(errc::invalid_argument,
-                  fmt::format("task name '{}' is empty or has '/', '\\' or blanks", spec.name));
-    }
-    if (entries_.contains(spec.name)) {
-      return fail(errc::invalid_argument, fmt::format("task '{}' already exists", spec.name));
-    }
-    if (!spec.command.has_value() && !spec.container) {
-      return fail(errc::invalid_argument, fmt::format("task '{}' has no command", spec.name));
-    }
-    if (spec.resources.scalars.empty() && spec.resources.port_count == 0 &&
-        spec.resources.ports.empty()) {
-      return fail(
-          errc::invalid_argument,
-          fmt::format("task '{}' needs some resources (Mesos refuses a task without)", spec.name));
-    }
-    TaskRecord record;
-    record.name = spec.name;
+  loaded_ = true;
+  if (!options_.store) return {};
+  auto loaded = options_.store->load_tasks();
+  if (!loaded) return tl::unexpected(loaded.error());
+  for (auto& [spec, record] : *loaded) {
     Entry entry(std::move(spec), std::move(record));
-    const std::string name = entry.record.name;
-    auto [it, inserted] = entries_.emplace(name, std::move(entry));
-    persist(it->second);
-    report(it->second, Phase::pending, std::nullopt);
-    want_offers();
-    return {};
-  }
-
-  Result<void> kill(const std::string& name) {
-    auto it = entries_.find(name);
-    if (it == entries_.end())
-      return fail(errc::invalid_argument, fmt::format("no task '{}'", name));
-    Entry& entry = it->second;
-    entry.record.kill_requested = true;
-    switch (entry.record.phase) {
-      case Phase::pending:
-      case Phase::backing_off:
-        set_phase(entry, Phase::done);
-        break;
-      case Phase::launched:
-      case Phase::active:
-        send_kill(entry);
-        persist(entry);
-        break;
-      case Phase::done:
-        break;
+    // A run that was out when the program stopped is adopted through reconciliation. A
+    // backoff goes on where it stood: its restart count, delay and retry time are stored, so
+    // a program restarted in a crash loop does not grant its tasks fresh retries.
+    entry.backoff.set_attempts(entry.record.backoff_attempts);
+    if (entry.record.phase == Phase::backing_off && !entry.record.retry_at) {
+      entry.record.retry_at = SteadyClock::now();
     }
-    return {};
-  }
-
-  Result<void> remove(const std::string& name) {
-    auto it = entries_.find(name);
-    if (it == entries_.end())
-      return fail(errc::invalid_argument, fmt::format("no task '{}'", name));
-    if (it->second.record.phase == Phase::launched || it->second.record.phase == Phase::active) {
-      return fail(errc::invalid_argument,
-                  fmt::format("task '{}' is still running; kill it first", name));
+    if (entry.record.phase != Phase::backing_off) entry.record.retry_at.reset();
+    // A run's timeout counts from its launch, not from our restart.
+    if (entry.spec.timeout.count() > 0 && entry.record.launched_at &&
+        (entry.record.phase == Phase::launched || entry.record.phase == Phase::active)) {
+      const auto ran = std::chrono::system_clock::now() - *entry.record.launched_at;
+      entry.deadline = SteadyClock::now() +
+                       std::chrono::duration_cast<SteadyClock::duration>(entry.spec.timeout - ran);
     }
-    by_task_id_.erase(it->second.record.task_id);
-    entries_.erase(it);
-    if (options_.store) {
-      if (auto removed = options_.store->remove_task(name); !removed) return removed;
-    }
-    return {};
+    if (!entry.record.task_id.empty()) by_task_id_[entry.record.task_id] = entry.record.name;
+    entries_.insert_or_assign(entry.record.name, std::move(entry));
   }
+  arm_timer();
+  return {};
+}
 
-  void handle_event(const Event& event) {
-    switch (event.type()) {
-      case Event::SUBSCRIBED:
-        // A new subscription starts with every filter and suppression of the old one gone
-        // (the client re-sends its suppressed roles): decide again.
-        last_revive_.reset();
-        suppressed_ = false;
-        want_offers();
-        // KILLs sent before the connection dropped may never have reached the master.
-        for (auto& [name, entry] : entries_) {
-          const bool out =
-              entry.record.phase == Phase::launched || entry.record.phase == Phase::active;
-          if (out && (entry.record.kill_requested || entry.timed_out)) {
-            entry.last_kill.reset();  // a new connection: not limited by the old one's KILL
-            send_kill(entry);
-          }
-        }
-        break;
-      case Event::OFFERS:
-        on_offers(event.offers());
-        break;
-      case Event::UPDATE:
-        on_status(event.update().status());
-        break;
-      default:
-        break;
-    }
+Result<void> TaskManager::Impl::add(TaskSpec spec) {
+  if (spec.name.empty() || spec.name.find_first_of("/\\ \t\n") != std::string::npos) {
+    return fail(errc::invalid_argument,
+                fmt::format("task name '{}' is empty or has '/', '\\' or blanks", spec.name));
   }
-
-  std::vector<Call::Reconcile::Task> known_tasks() const {
-    std::vector<Call::Reconcile::Task> out;
-    for (const auto& [name, entry] : entries_) {
-      if (entry.record.task_id.empty()) continue;
-      if (entry.record.phase != Phase::launched && entry.record.phase != Phase::active) continue;
-      Call::Reconcile::Task task;
-      task.mutable_task_id()->set_value(entry.record.task_id);
-      if (!entry.record.agent_id.empty()) task.mutable_agent_id()->set_value(entry.record.agent_id);
-      out.push_back(std::move(task));
-    }
-    return out;
+  if (entries_.contains(spec.name)) {
+    return fail(errc::invalid_argument, fmt::format("task '{}' already exists", spec.name));
   }
-
-  const TaskRecord* find(const std::string& name) const {
-    auto it = entries_.find(name);
-    return it == entries_.end() ? nullptr : &it->second.record;
+  if (!spec.command.has_value() && !spec.container) {
+    return fail(errc::invalid_argument, fmt::format("task '{}' has no command", spec.name));
   }
-
-  std::vector<TaskRecord> records() const {
-    std::vector<TaskRecord> out;
-    for (const auto& [name, entry] : entries_)
-      out.push_back(entry.record);
-    return out;
+  if (spec.resources.scalars.empty() && spec.resources.port_count == 0 &&
+      spec.resources.ports.empty()) {
+    return fail(
+        errc::invalid_argument,
+        fmt::format("task '{}' needs some resources (Mesos refuses a task without)", spec.name));
   }
+  TaskRecord record;
+  record.name = spec.name;
+  Entry entry(std::move(spec), std::move(record));
+  const std::string name = entry.record.name;
+  auto [it, inserted] = entries_.emplace(name, std::move(entry));
+  persist(it->second);
+  report(it->second, Phase::pending, std::nullopt);
+  want_offers();
+  return {};
+}
 
-  std::size_t count(std::initializer_list<Phase> phases) const {
-    std::size_t n = 0;
-    for (const auto& [name, entry] : entries_) {
-      n += std::find(phases.begin(), phases.end(), entry.record.phase) != phases.end();
-    }
-    return n;
+Result<void> TaskManager::Impl::kill(const std::string& name) {
+  auto it = entries_.find(name);
+  if (it == entries_.end()) return fail(errc::invalid_argument, fmt::format("no task '{}'", name));
+  Entry& entry = it->second;
+  entry.record.kill_requested = true;
+  switch (entry.record.phase) {
+    case Phase::pending:
+    case Phase::backing_off:
+      set_phase(entry, Phase::done);
+      break;
+    case Phase::launched:
+    case Phase::active:
+      send_kill(entry);
+      persist(entry);
+      break;
+    case Phase::done:
+      break;
   }
+  return {};
+}
 
- private:
-  struct Entry {
-    Entry(TaskSpec s, TaskRecord r)
-        : spec(std::move(s)), record(std::move(r)), backoff(spec.restart.backoff) {}
-    TaskSpec spec;
-    TaskRecord record;
-    scheduler::Backoff backoff;
-    int restarts = 0;
-    bool timed_out = false;
-    std::optional<SteadyClock::time_point> running_since;
-    std::optional<SteadyClock::time_point> deadline;  // -timeout of the current run
-    std::optional<SteadyClock::time_point> last_kill;
-  };
-
-  // --- reporting and persistence -------------------------------------------------------------
-
-  void report(const Entry& entry, Phase previous_phase, std::optional<TaskState> previous_state) {
-    if (on_change_) on_change_(TaskChange{entry.record, previous_phase, previous_state});
+Result<void> TaskManager::Impl::remove(const std::string& name) {
+  auto it = entries_.find(name);
+  if (it == entries_.end()) return fail(errc::invalid_argument, fmt::format("no task '{}'", name));
+  if (it->second.record.phase == Phase::launched || it->second.record.phase == Phase::active) {
+    return fail(errc::invalid_argument,
+                fmt::format("task '{}' is still running; kill it first", name));
   }
-
-  void persist(const Entry& entry) {
-    if (!options_.store) return;
-    if (auto saved = options_.store->save_task(entry.spec, entry.record); !saved) {
-      log_store_error(saved.error());
-    }
+  by_task_id_.erase(it->second.record.task_id);
+  entries_.erase(it);
+  if (options_.store) {
+    if (auto removed = options_.store->remove_task(name); !removed) return removed;
   }
+  return {};
+}
 
-  void log_store_error(const Error&) {
-    // The task goes on; a failed save only weakens adoption after a restart. Counted so a
-    // program can surface it.
-    ++store_errors_;
-  }
-
-  void set_phase(Entry& entry, Phase phase) {
-    const Phase previous = entry.record.phase;
-    if (previous == phase) return;
-    entry.record.phase = phase;
-    persist(entry);
-    report(entry, previous, entry.record.state);
-  }
-
-  // --- offers --------------------------------------------------------------------------------
-
-  bool launchable(const Entry& entry, SteadyClock::time_point now) const {
-    if (entry.record.kill_requested) return false;
-    if (entry.record.phase == Phase::pending) return true;
-    return entry.record.phase == Phase::backing_off && entry.record.retry_at &&
-           *entry.record.retry_at <= now;
-  }
-
-  void on_offers(const mesos::v1::scheduler::Event::Offers& offers) {
-    const auto now = SteadyClock::now();
-    std::vector<mesos::v1::OfferID> declined;
-    for (const auto& offer : offers.offers()) {
-      const bool role_ok = options_.role.empty() || !offer.has_allocation_info() ||
-                           offer.allocation_info().role() == options_.role;
-      auto offered = offer_resources(offer);
-      std::vector<mesos::v1::TaskInfo> launches;
-      if (role_ok && offered) {
-        Resources remaining = *offered;
-        for (auto& [name, entry] : entries_) {
-          if (!launchable(entry, now)) continue;
-          bool constraints_ok = true;
-          for (const auto& [attr, value] : entry.spec.constraints) {
-            constraints_ok = constraints_ok && attribute_matches(offer, attr, value);
-          }
-          if (!constraints_ok) continue;
-          ResourceNeed need = entry.spec.resources;
-          if (need.role.empty() && !options_.role.empty()) need.role = options_.role;
-          auto taken = take(need, remaining);
-          if (!taken) continue;
-          launches.push_back(task_info(entry, offer, std::move(*taken)));
+void TaskManager::Impl::handle_event(const Event& event) {
+  switch (event.type()) {
+    case Event::SUBSCRIBED:
+      // A new subscription starts with every filter and suppression of the old one gone
+      // (the client re-sends its suppressed roles): decide again.
+      last_revive_.reset();
+      suppressed_ = false;
+      want_offers();
+      // KILLs sent before the connection dropped may never have reached the master.
+      for (auto& [name, entry] : entries_) {
+        const bool out =
+            entry.record.phase == Phase::launched || entry.record.phase == Phase::active;
+        if (out && (entry.record.kill_requested || entry.timed_out)) {
+          entry.last_kill.reset();  // a new connection: not limited by the old one's KILL
+          send_kill(entry);
         }
       }
-      if (launches.empty()) {
-        declined.push_back(offer.id());
-        continue;
-      }
-      // What the launches leave of the offer is declined with the default filter.
-      std::vector<std::string> names;
-      for (const auto& task : launches)
-        names.push_back(task.name());
-      std::weak_ptr<Impl> weak = weak_from_this();
-      client_.launch({offer.id()}, std::move(launches), std::nullopt,
-                     [weak, names = std::move(names)](Result<void> result) {
-                       if (result) return;
-                       if (auto self = weak.lock()) self->on_launch_failed(names, result.error());
-                     });
-    }
-    if (!declined.empty()) {
-      mesos::v1::Filters filters;
-      filters.set_refuse_seconds(options_.decline_refuse_seconds);
-      client_.decline(std::move(declined), filters);
-    }
-    if (options_.suppress_when_idle && !suppressed_ && nothing_to_launch()) {
-      suppressed_ = true;
-      client_.suppress(roles());
-    }
+      break;
+    case Event::OFFERS:
+      on_offers(event.offers());
+      break;
+    case Event::UPDATE:
+      on_status(event.update().status());
+      break;
+    default:
+      break;
   }
+}
 
-  // The ACCEPT carrying these launches failed. Rejected by the master: nothing was launched, so
-  // the tasks wait for another offer. No answer: the master may have launched them, so ask it
-  // (an unknown task comes back LOST for reconciliation, which relaunches it; see on_status).
-  void on_launch_failed(const std::vector<std::string>& names, const Error& error) {
-    std::vector<Call::Reconcile::Task> ask;
-    for (const auto& name : names) {
-      auto it = entries_.find(name);
-      if (it == entries_.end()) continue;
-      Entry& entry = it->second;
-      if (entry.record.phase != Phase::launched || entry.record.state) continue;
-      if (error.code == errc::call_rejected) {
-        entry.record.message = error.message;
-        --entry.record.launches;
-        set_phase(entry, Phase::pending);
-      } else {
-        Call::Reconcile::Task task;
-        task.mutable_task_id()->set_value(entry.record.task_id);
-        task.mutable_agent_id()->set_value(entry.record.agent_id);
-        ask.push_back(std::move(task));
-      }
-    }
-    if (!ask.empty()) client_.reconcile(std::move(ask));
-    want_offers();
+std::vector<Call::Reconcile::Task> TaskManager::Impl::known_tasks() const {
+  std::vector<Call::Reconcile::Task> out;
+  for (const auto& [name, entry] : entries_) {
+    if (entry.record.task_id.empty()) continue;
+    if (entry.record.phase != Phase::launched && entry.record.phase != Phase::active) continue;
+    Call::Reconcile::Task task;
+    task.mutable_task_id()->set_value(entry.record.task_id);
+    if (!entry.record.agent_id.empty()) task.mutable_agent_id()->set_value(entry.record.agent_id);
+    out.push_back(std::move(task));
   }
+  return out;
+}
 
-  mesos::v1::TaskInfo task_info(Entry& entry, const mesos::v1::Offer& offer,
-                                std::vector<mesos::v1::Resource> resources) {
-    mesos::v1::TaskInfo task;
-    task.set_name(entry.spec.name);
-    const std::string task_id = fmt::format("{}.{:016x}", entry.spec.name, rng_());
-    task.mutable_task_id()->set_value(task_id);
-    *task.mutable_agent_id() = offer.agent_id();
-    for (auto& resource : resources)
-      *task.add_resources() = std::move(resource);
-    *task.mutable_command() = entry.spec.command;
-    if (entry.spec.container) *task.mutable_container() = *entry.spec.container;
-    if (entry.spec.labels.labels_size() > 0) *task.mutable_labels() = entry.spec.labels;
+const TaskRecord* TaskManager::Impl::find(const std::string& name) const {
+  auto it = entries_.find(name);
+  return it == entries_.end() ? nullptr : &it->second.record;
+}
 
-    by_task_id_.erase(entry.record.task_id);
-    by_task_id_[task_id] = entry.spec.name;
-    entry.record.task_id = task_id;
-    entry.record.agent_id = offer.agent_id().value();
-    entry.record.hostname = offer.hostname();
-    entry.record.state.reset();
-    entry.record.message.clear();
-    entry.record.retry_at.reset();
-    entry.record.launched_at = std::chrono::system_clock::now();
-    ++entry.record.launches;
-    entry.timed_out = false;
-    entry.running_since.reset();
-    entry.deadline.reset();
-    if (entry.spec.timeout.count() > 0) entry.deadline = SteadyClock::now() + entry.spec.timeout;
-    set_phase(entry, Phase::launched);
-    if (entry.deadline) arm_timer();
-    return task;
+std::vector<TaskRecord> TaskManager::Impl::records() const {
+  std::vector<TaskRecord> out;
+  for (const auto& [name, entry] : entries_)
+    out.push_back(entry.record);
+  return out;
+}
+
+std::size_t TaskManager::Impl::count(std::initializer_list<Phase> phases) const {
+  std::size_t n = 0;
+  for (const auto& [name, entry] : entries_) {
+    n += std::find(phases.begin(), phases.end(), entry.record.phase) != phases.end();
   }
+  return n;
+}
 
-  bool nothing_to_launch() const {
-    for (const auto& [name, entry] : entries_) {
-      if (entry.record.kill_requested) continue;
-      if (entry.record.phase == Phase::pending || entry.record.phase == Phase::backing_off) {
-        return false;
-      }
-    }
+void TaskManager::Impl::report(const Entry& entry, Phase previous_phase,
+                               std::optional<TaskState> previous_state) {
+  if (on_change_) on_change_(TaskChange{entry.record, previous_phase, previous_state});
+}
+
+bool TaskManager::Impl::persist(const Entry& entry) {
+  if (!options_.store) return true;
+  auto saved = options_.store->save_task(entry.spec, entry.record);
+  if (saved) {
+    failures_in_row_ = 0;
     return true;
   }
+  on_store_failure(entry.record.name, saved.error());
+  return false;
+}
 
-  std::vector<std::string> roles() const {
-    if (options_.role.empty()) return {};
-    return {options_.role};
+void TaskManager::Impl::on_store_failure(const std::string& name, const Error& error) {
+  ++counters_.store_errors;
+  ++failures_in_row_;
+  log(scheduler::LogLevel::error,
+      fmt::format("tasks: cannot save task '{}': {}", name, error.what()));
+  if (options_.store_failures_before_fatal > 0 &&
+      failures_in_row_ == options_.store_failures_before_fatal && options_.on_fatal) {
+    options_.on_fatal(Error(error.code, fmt::format("the task store failed {} times in a row; "
+                                                    "last: {}",
+                                                    failures_in_row_, error.what())));
   }
+}
 
-  // Something may be launched: make sure offers come (REVIVE also clears decline filters).
-  void want_offers() {
-    if (nothing_to_launch()) return;
-    const auto now = SteadyClock::now();
-    if (last_revive_ && now - *last_revive_ < options_.min_revive_interval) {
-      revive_due_ = *last_revive_ + options_.min_revive_interval;
-      arm_timer();
-      return;
+void TaskManager::Impl::log(scheduler::LogLevel level, std::string message) const {
+  if (options_.on_log) options_.on_log(level, message);
+}
+
+void TaskManager::Impl::set_phase(Entry& entry, Phase phase) {
+  const Phase previous = entry.record.phase;
+  if (previous == phase) return;
+  entry.record.phase = phase;
+  persist(entry);
+  report(entry, previous, entry.record.state);
+}
+
+bool TaskManager::Impl::launchable(const Entry& entry, SteadyClock::time_point now) const {
+  if (entry.record.kill_requested) return false;
+  if (entry.record.phase == Phase::pending) return true;
+  return entry.record.phase == Phase::backing_off && entry.record.retry_at &&
+         *entry.record.retry_at <= now;
+}
+
+std::size_t TaskManager::Impl::slots() const {
+  if (options_.max_in_flight == 0) return SIZE_MAX;
+  const std::size_t out = count({Phase::launched, Phase::active});
+  return out >= options_.max_in_flight ? 0 : options_.max_in_flight - out;
+}
+
+std::vector<mesos::v1::TaskInfo> TaskManager::Impl::fill(const mesos::v1::Offer& offer,
+                                                         SteadyClock::time_point now,
+                                                         bool& unmatched) {
+  std::vector<mesos::v1::TaskInfo> launches;
+  const bool role_ok = options_.role.empty() || !offer.has_allocation_info() ||
+                       offer.allocation_info().role() == options_.role;
+  auto offered = offer_resources(offer);
+  if (!role_ok || !offered) return launches;
+  Resources remaining = *offered;
+  for (auto& [name, entry] : entries_) {
+    if (slots() == 0) break;
+    if (!launchable(entry, now)) continue;
+    if (!constraints_match(offer, entry.spec.constraints)) {
+      unmatched = true;
+      continue;
     }
-    last_revive_ = now;
-    revive_due_.reset();
-    suppressed_ = false;
-    if (client_.state() != scheduler::State::subscribed) return;  // SUBSCRIBED calls us again
+    ResourceNeed need = entry.spec.resources;
+    if (need.role.empty() && !options_.role.empty()) need.role = options_.role;
+    auto taken = take(need, remaining);
+    if (!taken) continue;
+    launches.push_back(task_info(entry, offer, std::move(*taken)));
+  }
+  return launches;
+}
+
+void TaskManager::Impl::on_offers(const mesos::v1::scheduler::Event::Offers& offers) {
+  const auto now = SteadyClock::now();
+  std::vector<mesos::v1::OfferID> declined;
+  for (const auto& offer : offers.offers()) {
+    bool unmatched = false;
+    auto launches = fill(offer, now, unmatched);
+    if (launches.empty()) {
+      if (unmatched) ++counters_.offers_declined_for_constraints;
+      declined.push_back(offer.id());
+      continue;
+    }
+    // What the launches leave of the offer is declined with the default filter.
+    std::vector<std::string> names;
+    for (const auto& task : launches)
+      names.push_back(task.name());
     std::weak_ptr<Impl> weak = weak_from_this();
-    client_.revive(roles(), [weak](Result<void> result) {
-      auto self = weak.lock();
-      if (result || !self) return;
-      // Not revived (a rejected or unanswered call while still subscribed): try again after
-      // the rate limit, or pending work could wait for offers forever.
-      self->revive_due_ = SteadyClock::now() + self->options_.min_revive_interval;
-      self->arm_timer();
-    });
+    client_.launch({offer.id()}, std::move(launches), std::nullopt,
+                   [weak, names = std::move(names)](Result<void> result) {
+                     if (result) return;
+                     if (auto self = weak.lock()) self->on_launch_failed(names, result.error());
+                   });
   }
-
-  // --- statuses ------------------------------------------------------------------------------
-
-  void on_status(const mesos::v1::TaskStatus& status) {
-    const std::string& task_id = status.task_id().value();
-    auto by_id = by_task_id_.find(task_id);
-    Entry* entry = nullptr;
-    if (by_id != by_task_id_.end()) {
-      auto it = entries_.find(by_id->second);
-      if (it != entries_.end()) entry = &it->second;
-    }
-    if (!entry) {
-      entry = adopt_by_name(status);
-      if (!entry) return;  // not ours
-    }
-    const auto previous_phase = entry->record.phase;
-    const auto previous_state = entry->record.state;
-    entry->record.state = status.state();
-    if (status.has_message()) entry->record.message = status.message();
-    if (status.has_agent_id()) entry->record.agent_id = status.agent_id().value();
-
-    // A partition-aware master answers reconciliation for a task it never knew with
-    // TASK_UNKNOWN, which is not terminal; for a launch never seen, it means the same as LOST.
-    const bool unknown_launch = previous_phase == Phase::launched && !previous_state &&
-                                status.state() == mesos::v1::TASK_UNKNOWN &&
-                                status.reason() == mesos::v1::TaskStatus::REASON_RECONCILIATION;
-    if (!is_terminal(status.state()) && !unknown_launch) {
-      // A run we asked to end is still alive: the KILL was lost (sent while disconnected, or
-      // dropped with the connection). Ask again.
-      if (entry->record.kill_requested || entry->timed_out) send_kill(*entry);
-      if (status.state() == mesos::v1::TASK_RUNNING && !entry->running_since) {
-        entry->running_since = SteadyClock::now();
-      }
-      entry->record.phase = Phase::active;
-      persist(*entry);
-      report(*entry, previous_phase, previous_state);
-      return;
-    }
-
-    // A launch the master never knew (the ACCEPT was lost with the connection): not a run, so
-    // launch it again whatever the policy; nothing can be running twice.
-    // So is a launch the master dropped because its offer was no longer valid (a rescind
-    // raced the ACCEPT).
-    const bool never_started = previous_phase == Phase::launched && !previous_state &&
-                               (status.reason() == mesos::v1::TaskStatus::REASON_RECONCILIATION ||
-                                status.reason() == mesos::v1::TaskStatus::REASON_INVALID_OFFERS);
-    entry->record.last_outcome = status.state();
-    entry->deadline.reset();
-    if (never_started && !entry->record.kill_requested) {
-      --entry->record.launches;
-      entry->record.phase = Phase::pending;
-      persist(*entry);
-      report(*entry, previous_phase, previous_state);
-      want_offers();
-      return;
-    }
-    if (entry->running_since &&
-        SteadyClock::now() - *entry->running_since >= entry->spec.restart.stable_after) {
-      entry->backoff.reset();
-    }
-    entry->running_since.reset();
-    if (should_restart(*entry, status.state())) {
-      ++entry->restarts;
-      entry->record.retry_at = SteadyClock::now() + entry->backoff.next();
-      entry->record.phase = Phase::backing_off;
-      arm_timer();
-    } else {
-      entry->record.phase = Phase::done;
-    }
-    persist(*entry);
-    report(*entry, previous_phase, previous_state);
+  if (!declined.empty()) {
+    mesos::v1::Filters filters;
+    filters.set_refuse_seconds(options_.decline_refuse_seconds);
+    client_.decline(std::move(declined), filters);
   }
+  warn_starved(now);
+  if (options_.suppress_when_idle && !suppressed_ && nothing_to_launch()) {
+    suppressed_ = true;
+    client_.suppress(roles());
+  }
+}
 
-  // After a restart without a store, a program re-adds the same specs; an update for
-  // "<name>.<suffix>" of a task still pending is that task's run, adopted instead of launched.
-  Entry* adopt_by_name(const mesos::v1::TaskStatus& status) {
-    const std::string& task_id = status.task_id().value();
-    const auto dot = task_id.rfind('.');
-    if (dot == std::string::npos || is_terminal(status.state())) return nullptr;
-    auto it = entries_.find(task_id.substr(0, dot));
-    if (it == entries_.end() || it->second.record.phase != Phase::pending) return nullptr;
+void TaskManager::Impl::on_launch_failed(const std::vector<std::string>& names,
+                                         const Error& error) {
+  std::vector<Call::Reconcile::Task> ask;
+  for (const auto& name : names) {
+    auto it = entries_.find(name);
+    if (it == entries_.end()) continue;
     Entry& entry = it->second;
-    by_task_id_[task_id] = entry.record.name;
-    entry.record.task_id = task_id;
-    ++entry.record.launches;
-    return &entry;
+    if (entry.record.phase != Phase::launched || entry.record.state) continue;
+    if (error.code == errc::call_rejected) {
+      entry.record.message = error.message;
+      --entry.record.launches;
+      set_phase(entry, Phase::pending);
+    } else {
+      Call::Reconcile::Task task;
+      task.mutable_task_id()->set_value(entry.record.task_id);
+      task.mutable_agent_id()->set_value(entry.record.agent_id);
+      ask.push_back(std::move(task));
+    }
   }
+  if (!ask.empty()) client_.reconcile(std::move(ask));
+  want_offers();
+}
 
-  bool should_restart(const Entry& entry, TaskState state) const {
-    if (entry.record.kill_requested) return false;
-    if (entry.spec.restart.max_restarts >= 0 && entry.restarts >= entry.spec.restart.max_restarts) {
+mesos::v1::TaskInfo TaskManager::Impl::task_info(Entry& entry, const mesos::v1::Offer& offer,
+                                                 std::vector<mesos::v1::Resource> resources) {
+  mesos::v1::TaskInfo task;
+  task.set_name(entry.spec.name);
+  const std::string task_id = fmt::format("{}.{:016x}", entry.spec.name, rng_());
+  task.mutable_task_id()->set_value(task_id);
+  *task.mutable_agent_id() = offer.agent_id();
+  for (auto& resource : resources)
+    *task.add_resources() = std::move(resource);
+  *task.mutable_command() = entry.spec.command;
+  if (entry.spec.container) *task.mutable_container() = *entry.spec.container;
+  if (entry.spec.labels.labels_size() > 0) *task.mutable_labels() = entry.spec.labels;
+
+  by_task_id_.erase(entry.record.task_id);
+  by_task_id_[task_id] = entry.spec.name;
+  entry.record.task_id = task_id;
+  entry.record.agent_id = offer.agent_id().value();
+  entry.record.hostname = offer.hostname();
+  entry.record.state.reset();
+  entry.record.message.clear();
+  entry.record.retry_at.reset();
+  entry.record.starved = false;
+  entry.waiting_since.reset();
+  entry.record.launched_at = std::chrono::system_clock::now();
+  ++entry.record.launches;
+  entry.timed_out = false;
+  entry.running_since.reset();
+  entry.deadline.reset();
+  if (entry.spec.timeout.count() > 0) entry.deadline = SteadyClock::now() + entry.spec.timeout;
+  set_phase(entry, Phase::launched);
+  if (entry.deadline) arm_timer();
+  return task;
+}
+
+void TaskManager::Impl::warn_starved(SteadyClock::time_point now) {
+  if (options_.starved_after.count() <= 0) return;
+  for (auto& [name, entry] : entries_) {
+    if (!launchable(entry, now)) {
+      entry.waiting_since.reset();
+      continue;
+    }
+    if (!entry.waiting_since) entry.waiting_since = now;
+    if (entry.record.starved || now - *entry.waiting_since < options_.starved_after) continue;
+    entry.record.starved = true;
+    std::string constraints;
+    for (const auto& [attr, value] : entry.spec.constraints)
+      constraints += fmt::format("{}{}={}", constraints.empty() ? "" : ", ", attr, value);
+    entry.record.message = fmt::format(
+        "no offer fitted for {} s (resources{})",
+        std::chrono::duration_cast<std::chrono::seconds>(now - *entry.waiting_since).count(),
+        constraints.empty() ? "" : "; constraints " + constraints);
+    log(scheduler::LogLevel::warning,
+        fmt::format("tasks: task '{}' waits: {}", name, entry.record.message));
+    persist(entry);
+    report(entry, entry.record.phase, entry.record.state);
+  }
+}
+
+bool TaskManager::Impl::nothing_to_launch() const {
+  if (slots() == 0) return true;  // a run that ends frees a slot and calls want_offers()
+  for (const auto& [name, entry] : entries_) {
+    if (entry.record.kill_requested) continue;
+    if (entry.record.phase == Phase::pending || entry.record.phase == Phase::backing_off) {
       return false;
     }
-    const bool failed =
-        state != mesos::v1::TASK_FINISHED && (state != mesos::v1::TASK_KILLED || entry.timed_out);
-    switch (entry.spec.restart.policy) {
-      case RestartPolicy::never:
-        return false;
-      case RestartPolicy::on_failure:
-        return failed;
-      case RestartPolicy::always:
-        return true;
+  }
+  return true;
+}
+
+std::vector<std::string> TaskManager::Impl::roles() const {
+  if (options_.role.empty()) return {};
+  return {options_.role};
+}
+
+void TaskManager::Impl::want_offers() {
+  if (nothing_to_launch()) return;
+  const auto now = SteadyClock::now();
+  if (last_revive_ && now - *last_revive_ < options_.min_revive_interval) {
+    revive_due_ = *last_revive_ + options_.min_revive_interval;
+    arm_timer();
+    return;
+  }
+  last_revive_ = now;
+  revive_due_.reset();
+  suppressed_ = false;
+  if (client_.state() != scheduler::State::subscribed) return;  // SUBSCRIBED calls us again
+  std::weak_ptr<Impl> weak = weak_from_this();
+  client_.revive(roles(), [weak](Result<void> result) {
+    auto self = weak.lock();
+    if (result || !self) return;
+    // Not revived (a rejected or unanswered call while still subscribed): try again after
+    // the rate limit, or pending work could wait for offers forever.
+    self->revive_due_ = SteadyClock::now() + self->options_.min_revive_interval;
+    self->arm_timer();
+  });
+}
+
+void TaskManager::Impl::on_status(const mesos::v1::TaskStatus& status) {
+  const std::string& task_id = status.task_id().value();
+  auto by_id = by_task_id_.find(task_id);
+  Entry* entry = nullptr;
+  if (by_id != by_task_id_.end()) {
+    auto it = entries_.find(by_id->second);
+    if (it != entries_.end()) entry = &it->second;
+  }
+  if (!entry) {
+    entry = adopt_by_name(status);
+    if (!entry) return;  // not ours
+  }
+  const auto previous_phase = entry->record.phase;
+  // The master sends an update again until it is acknowledged (ours was held back when its
+  // save failed): the run already ended here, so only the save is retried.
+  // So does a restarted master, which may also repeat an earlier, non-terminal state of that
+  // run: neither may bring an ended run back.
+  // (A pending task whose launch was taken for lost may still turn up running: adopted below.)
+  const bool ended_here = previous_phase == Phase::backing_off || previous_phase == Phase::done ||
+                          (previous_phase == Phase::pending && is_terminal(status.state()));
+  if (ended_here && entry->record.last_outcome && task_id == entry->record.task_id) {
+    save_or_hold(*entry);
+    return;
+  }
+  const auto previous_state = entry->record.state;
+  entry->record.state = status.state();
+  if (status.has_message()) entry->record.message = status.message();
+  if (status.has_agent_id()) entry->record.agent_id = status.agent_id().value();
+
+  // A partition-aware master answers reconciliation for a task it never knew with
+  // TASK_UNKNOWN, which is not terminal; for a launch never seen, it means the same as LOST.
+  const bool unknown_launch = previous_phase == Phase::launched && !previous_state &&
+                              status.state() == mesos::v1::TASK_UNKNOWN &&
+                              status.reason() == mesos::v1::TaskStatus::REASON_RECONCILIATION;
+  if (!is_terminal(status.state()) && !unknown_launch) {
+    // A run we asked to end is still alive: the KILL was lost (sent while disconnected, or
+    // dropped with the connection). Ask again.
+    if (entry->record.kill_requested || entry->timed_out) send_kill(*entry);
+    if (status.state() == mesos::v1::TASK_RUNNING && !entry->running_since) {
+      entry->running_since = SteadyClock::now();
     }
+    entry->record.phase = Phase::active;
+    save_or_hold(*entry);
+    report(*entry, previous_phase, previous_state);
+    return;
+  }
+
+  // A launch the master never knew (the ACCEPT was lost with the connection): not a run, so
+  // launch it again whatever the policy; nothing can be running twice.
+  // So is a launch the master dropped because its offer was no longer valid (a rescind
+  // raced the ACCEPT).
+  const bool never_started = previous_phase == Phase::launched && !previous_state &&
+                             (status.reason() == mesos::v1::TaskStatus::REASON_RECONCILIATION ||
+                              status.reason() == mesos::v1::TaskStatus::REASON_INVALID_OFFERS);
+  entry->record.last_outcome = status.state();
+  entry->deadline.reset();
+  if (never_started && !entry->record.kill_requested) {
+    --entry->record.launches;
+    entry->record.phase = Phase::pending;
+    save_or_hold(*entry);
+    report(*entry, previous_phase, previous_state);
+    want_offers();
+    return;
+  }
+  if (entry->running_since &&
+      SteadyClock::now() - *entry->running_since >= entry->spec.restart.stable_after) {
+    entry->backoff.reset();
+    entry->record.backoff_attempts = 0;
+  }
+  entry->running_since.reset();
+  if (should_restart(*entry, status.state())) {
+    ++entry->record.restarts;
+    entry->retry_due = false;
+    entry->record.retry_at = SteadyClock::now() + entry->backoff.next();
+    entry->record.backoff_attempts = entry->backoff.attempts();
+    entry->record.phase = Phase::backing_off;
+    arm_timer();
+  } else {
+    entry->record.phase = Phase::done;
+  }
+  save_or_hold(*entry);
+  report(*entry, previous_phase, previous_state);
+  // A slot under max_in_flight may have freed for a task that waits.
+  if (options_.max_in_flight > 0) want_offers();
+}
+
+void TaskManager::Impl::save_or_hold(Entry& entry) {
+  if (persist(entry)) return;
+  if (client_.hold_acknowledgement()) ++counters_.acknowledgements_held;
+}
+
+TaskManager::Impl::Entry* TaskManager::Impl::adopt_by_name(const mesos::v1::TaskStatus& status) {
+  const std::string& task_id = status.task_id().value();
+  const auto dot = task_id.rfind('.');
+  if (dot == std::string::npos || is_terminal(status.state())) return nullptr;
+  auto it = entries_.find(task_id.substr(0, dot));
+  if (it == entries_.end() || it->second.record.phase != Phase::pending) return nullptr;
+  Entry& entry = it->second;
+  by_task_id_[task_id] = entry.record.name;
+  entry.record.task_id = task_id;
+  ++entry.record.launches;
+  return &entry;
+}
+
+bool TaskManager::Impl::should_restart(const Entry& entry, TaskState state) const {
+  if (entry.record.kill_requested) return false;
+  if (entry.spec.restart.max_restarts >= 0 &&
+      entry.record.restarts >= entry.spec.restart.max_restarts) {
     return false;
   }
-
-  void send_kill(Entry& entry) {
-    if (entry.record.task_id.empty()) return;
-    // Statuses of a dying task come fast; one KILL a second is plenty.
-    const auto now = SteadyClock::now();
-    if (entry.last_kill && now - *entry.last_kill < std::chrono::seconds(1)) return;
-    entry.last_kill = now;
-    std::optional<mesos::v1::AgentID> agent;
-    if (!entry.record.agent_id.empty()) {
-      agent.emplace();
-      agent->set_value(entry.record.agent_id);
-    }
-    mesos::v1::TaskID id;
-    id.set_value(entry.record.task_id);
-    client_.kill(id, agent);
+  const bool failed =
+      state != mesos::v1::TASK_FINISHED && (state != mesos::v1::TASK_KILLED || entry.timed_out);
+  switch (entry.spec.restart.policy) {
+    case RestartPolicy::never:
+      return false;
+    case RestartPolicy::on_failure:
+      return failed;
+    case RestartPolicy::always:
+      return true;
   }
+  return false;
+}
 
-  // --- the one timer: relaunch backoffs, task timeouts, a deferred REVIVE ---------------------
-
-  void arm_timer() {
-    std::optional<SteadyClock::time_point> next = revive_due_;
-    auto earliest = [&](std::optional<SteadyClock::time_point> t) {
-      if (t && (!next || *t < *next)) next = t;
-    };
-    for (const auto& [name, entry] : entries_) {
-      if (entry.record.phase == Phase::backing_off) earliest(entry.record.retry_at);
-      if (entry.record.phase == Phase::launched || entry.record.phase == Phase::active) {
-        if (!entry.timed_out) earliest(entry.deadline);
-      }
-    }
-    if (!next) return;
-    if (armed_for_ && *armed_for_ <= *next) return;  // an earlier wake-up is set already
-    armed_for_ = next;
-    timer_.expires_at(*next);
-    std::weak_ptr<Impl> weak = weak_from_this();
-    timer_.async_wait([weak](boost::system::error_code ec) {
-      if (ec) return;
-      if (auto self = weak.lock()) self->on_timer();
-    });
+void TaskManager::Impl::send_kill(Entry& entry) {
+  if (entry.record.task_id.empty()) return;
+  // Statuses of a dying task come fast; one KILL a second is plenty.
+  const auto now = SteadyClock::now();
+  if (entry.last_kill && now - *entry.last_kill < std::chrono::seconds(1)) return;
+  entry.last_kill = now;
+  std::optional<mesos::v1::AgentID> agent;
+  if (!entry.record.agent_id.empty()) {
+    agent.emplace();
+    agent->set_value(entry.record.agent_id);
   }
+  mesos::v1::TaskID id;
+  id.set_value(entry.record.task_id);
+  client_.kill(id, agent);
+}
 
-  void on_timer() {
-    armed_for_.reset();
-    const auto now = SteadyClock::now();
-    bool relaunch = false;
-    for (auto& [name, entry] : entries_) {
-      if (entry.record.phase == Phase::backing_off && entry.record.retry_at &&
-          *entry.record.retry_at <= now) {
-        relaunch = true;
-      }
-      if ((entry.record.phase == Phase::launched || entry.record.phase == Phase::active) &&
-          entry.deadline && *entry.deadline <= now && !entry.timed_out) {
-        entry.timed_out = true;
-        entry.record.message = fmt::format("ran longer than its timeout of {} ms; killing it",
-                                           entry.spec.timeout.count());
-        send_kill(entry);
-      }
+void TaskManager::Impl::arm_timer() {
+  std::optional<SteadyClock::time_point> next = revive_due_;
+  auto earliest = [&](std::optional<SteadyClock::time_point> t) {
+    if (t && (!next || *t < *next)) next = t;
+  };
+  for (const auto& [name, entry] : entries_) {
+    // A relaunch already due waits for an offer, not for the timer: arming on its past
+    // instant would fire at once, again and again, until an offer comes.
+    if (entry.record.phase == Phase::backing_off && !entry.retry_due) {
+      earliest(entry.record.retry_at);
     }
-    if (revive_due_ && *revive_due_ <= now) {
-      revive_due_.reset();
-      last_revive_.reset();
+    if (entry.record.phase == Phase::launched || entry.record.phase == Phase::active) {
+      if (!entry.timed_out) earliest(entry.deadline);
+    }
+  }
+  if (!next) return;
+  if (armed_for_ && *armed_for_ <= *next) return;  // an earlier wake-up is set already
+  armed_for_ = next;
+  timer_.expires_at(*next);
+  std::weak_ptr<Impl> weak = weak_from_this();
+  timer_.async_wait([weak](boost::system::error_code ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) self->on_timer();
+  });
+}
+
+void TaskManager::Impl::on_timer() {
+  armed_for_.reset();
+  const auto now = SteadyClock::now();
+  bool relaunch = false;
+  for (auto& [name, entry] : entries_) {
+    if (entry.record.phase == Phase::backing_off && !entry.retry_due && entry.record.retry_at &&
+        *entry.record.retry_at <= now) {
+      entry.retry_due = true;
       relaunch = true;
     }
-    if (relaunch) want_offers();
-    arm_timer();
+    if ((entry.record.phase == Phase::launched || entry.record.phase == Phase::active) &&
+        entry.deadline && *entry.deadline <= now && !entry.timed_out) {
+      entry.timed_out = true;
+      entry.record.message = fmt::format("ran longer than its timeout of {} ms; killing it",
+                                         entry.spec.timeout.count());
+      send_kill(entry);
+    }
   }
-
-  scheduler::Client& client_;
-  ManagerOptions options_;
-  ChangeHandler on_change_;
-  std::map<std::string, Entry> entries_;  // by name: launch order is name order, deterministic
-  std::map<std::string, std::string> by_task_id_;
-  boost::asio::steady_timer timer_;
-  std::optional<SteadyClock::time_point> armed_for_;
-  std::optional<SteadyClock::time_point> last_revive_;
-  std::optional<SteadyClock::time_point> revive_due_;
-  bool suppressed_ = false;
-  std::mt19937_64 rng_;
-  std::uint64_t store_errors_ = 0;
-};
+  if (revive_due_ && *revive_due_ <= now) {
+    revive_due_.reset();
+    last_revive_.reset();
+    relaunch = true;
+  }
+  if (relaunch) want_offers();
+  arm_timer();
+}
 
 TaskManager::TaskManager(scheduler::Client& client, ManagerOptions options, ChangeHandler on_change)
     : impl_(std::make_shared<Impl>(client, std::move(options), std::move(on_change))) {}
@@ -625,6 +672,15 @@ std::size_t TaskManager::in_flight() const {
 }
 std::size_t TaskManager::pending() const {
   return impl_->count({Phase::pending, Phase::backing_off});
+}
+std::size_t TaskManager::count(Phase phase) const {
+  return impl_->count({phase});
+}
+bool TaskManager::all_done() const {
+  return impl_->all_done();
+}
+ManagerCounters TaskManager::counters() const {
+  return impl_->counters();
 }
 
 }  // namespace heatblast::tasks

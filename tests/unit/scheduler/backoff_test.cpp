@@ -65,3 +65,34 @@ TEST_CASE("reconciler: unanswered tasks are asked again with backoff until answe
   CHECK_FALSE(reconciler.next_retry().has_value());
   CHECK(reconciler.due(t0 + 1h).empty());
 }
+
+TEST_CASE("backoff: stays at the initial delay for flat_for, then grows; reset starts over",
+          "[backoff]") {
+  Backoff backoff(
+      BackoffOptions{
+          .initial = 100ms, .max = 1000ms, .multiplier = 2, .jitter = 0, .flat_for = 450ms},
+      7);
+  // 100 ms delays until they add up to 450 ms (five of them), then 100, 200, 400, ...
+  for (int i = 0; i < 5; ++i)
+    CHECK(backoff.next() == 100ms);
+  CHECK(backoff.next() == 100ms);
+  CHECK(backoff.next() == 200ms);
+  CHECK(backoff.next() == 400ms);
+  backoff.reset();
+  CHECK(backoff.next() == 100ms);
+  CHECK(backoff.attempts() == 0);
+
+  // The client's default: attempts 250-500 ms apart for a minute, then growing to 15 s.
+  Backoff client(heatblast::scheduler::Options{}.backoff, 3);
+  std::chrono::milliseconds elapsed{0};
+  while (elapsed < 60s) {
+    const auto delay = client.next();
+    CHECK(delay >= 250ms);
+    CHECK(delay <= 500ms);
+    elapsed += delay;
+  }
+  std::chrono::milliseconds last{0};
+  for (int i = 0; i < 10; ++i)
+    last = client.next();
+  CHECK(last >= 7500ms);
+}

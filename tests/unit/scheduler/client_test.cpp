@@ -553,3 +553,99 @@ TEST_CASE("client: only an accepted UPDATE_FRAMEWORK changes later SUBSCRIBEs", 
   CHECK(h.master.subscribes[2].call.subscribe().framework_info().name() == "renamed");
   CHECK(h.master.subscribes[2].call.subscribe().framework_info().id().value() == "fw-1");
 }
+
+TEST_CASE("client: a handler can hold back an update's acknowledgement", "[scheduler]") {
+  Harness h;
+  bool hold = true;
+  bool held_outside = true;
+  auto handlers = h.handlers();
+  handlers.on_event = [&](const Event& e) {
+    h.events.push_back(e);
+    if (e.type() == Event::UPDATE && hold) CHECK(h.client->hold_acknowledgement());
+    if (e.type() == Event::SUBSCRIBED) held_outside = h.client->hold_acknowledgement();
+  };
+  Options options;
+  options.masters = {h.master.address()};
+  options.framework.set_user("tester");
+  options.framework.set_name("client-test");
+  h.client = std::make_unique<Client>(h.io.get_executor(), options, handlers);
+  REQUIRE(h.client->start().has_value());
+  REQUIRE(h.subscribed());
+  CHECK_FALSE(held_outside);  // not an update: nothing to hold
+  h.master.send(update("t1", mesos::v1::TASK_FINISHED, "u-1"));
+  REQUIRE(run_until(h.io, [&] { return h.count(Event::UPDATE) == 1; }));
+  heatblast::testing::run_ready(h.io);
+  CHECK(h.master.calls_of_type(Call::ACKNOWLEDGE).empty());
+  CHECK(h.client->counters().acknowledgements_held == 1);
+  // The master re-sends it; this time the handler recorded it.
+  hold = false;
+  h.master.send(update("t1", mesos::v1::TASK_FINISHED, "u-1"));
+  REQUIRE(run_until(h.io, [&] { return h.master.calls_of_type(Call::ACKNOWLEDGE).size() == 1; }));
+  CHECK(h.client->counters().acknowledgements == 1);
+  CHECK_FALSE(h.client->hold_acknowledgement());  // outside a handler
+}
+
+TEST_CASE(
+    "client: give_up_after ends the session when no master answers; failures logged "
+    "at a readable rate",
+    "[scheduler]") {
+  // A port with nothing listening: every attempt is refused at once.
+  std::uint16_t closed_port = 0;
+  {
+    boost::asio::io_context scratch;
+    FakeMaster probe(scratch.get_executor());
+    REQUIRE(probe.start().has_value());
+    closed_port = probe.port();
+  }
+  Harness h(ContentType::protobuf, [&](Options& o) {
+    o.masters = {"127.0.0.1:" + std::to_string(closed_port)};
+    o.backoff = {.initial = 5ms, .max = 5ms, .multiplier = 1, .jitter = 0};
+    o.give_up_after = 300ms;
+  });
+  const auto began = std::chrono::steady_clock::now();
+  REQUIRE(h.client->start().has_value());
+  REQUIRE(run_until(
+      h.io, [&] { return h.fatal.has_value(); }, 3s));
+  CHECK(std::chrono::steady_clock::now() - began >= 300ms);
+  CHECK(h.fatal->code == errc::timeout);
+  CHECK_THAT(h.fatal->message, Catch::Contains("no master reached"));
+  CHECK(h.client->state() == State::stopped);
+  // Dozens of attempts, one summary line (the first failure; then one per 10 s); each attempt
+  // is logged at debug level only.
+  CHECK(h.client->counters().reconnects > 10);
+  int summaries = 0;
+  for (const auto& line : h.logs)
+    summaries += line.find("attempt(s)); last:") != std::string::npos;
+  CHECK(summaries == 1);
+}
+
+TEST_CASE("client: resubscribes within a second of a master's return (default backoff)",
+          "[scheduler]") {
+  boost::asio::io_context io;
+  auto master = std::make_unique<FakeMaster>(io.get_executor());
+  REQUIRE(master->start().has_value());
+  const auto port = master->port();
+  Options options;  // the default backoff is what is under test
+  options.masters = {master->address()};
+  options.framework.set_user("tester");
+  options.framework.set_name("client-test");
+  Client client(io.get_executor(), options, {});
+  REQUIRE(client.start().has_value());
+  REQUIRE(run_until(io, [&] { return client.state() == State::subscribed; }));
+
+  // The master goes away for 2.5 s: under the old doubling the next attempt could come seconds
+  // after its return.
+  master->stop();
+  master.reset();
+  REQUIRE(run_until(io, [&] { return client.state() != State::subscribed; }));
+  // The outage itself: the client keeps trying all along.
+  io.restart();
+  io.run_for(2500ms);
+  master = std::make_unique<FakeMaster>(io.get_executor(), port);
+  REQUIRE(master->start().has_value());
+  const auto back = std::chrono::steady_clock::now();
+  REQUIRE(run_until(
+      io, [&] { return client.state() == State::subscribed; }, 3s));
+  CHECK(std::chrono::steady_clock::now() - back < 1s);
+  client.stop();
+}

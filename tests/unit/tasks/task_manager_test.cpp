@@ -1,6 +1,8 @@
 // TaskManager against a scripted master: offers in, ACCEPT/DECLINE/KILL out, statuses in.
 #include "heatblast/tasks.hpp"
 
+#include "heatblast/store.hpp"
+
 #include <fmt/format.h>
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
@@ -78,7 +80,8 @@ struct Harness {
   }
 
   void status(const std::string& task_id, mesos::v1::TaskState state,
-              std::optional<mesos::v1::TaskStatus::Reason> reason = std::nullopt) {
+              std::optional<mesos::v1::TaskStatus::Reason> reason = std::nullopt,
+              std::string uuid = {}) {
     Event e;
     e.set_type(Event::UPDATE);
     auto* s = e.mutable_update()->mutable_status();
@@ -86,6 +89,29 @@ struct Harness {
     s->mutable_agent_id()->set_value("a1");
     s->set_state(state);
     if (reason) s->set_reason(*reason);
+    if (!uuid.empty()) s->set_uuid(uuid);
+    master.send(e);
+  }
+
+  // Sends an OFFERS event for one offer carrying a text attribute.
+  void offer_with(const std::string& attribute, const std::string& text) {
+    Event e;
+    e.set_type(Event::OFFERS);
+    auto* offer = e.mutable_offers()->add_offers();
+    offer->mutable_id()->set_value("o" + std::to_string(++offer_seq));
+    offer->mutable_framework_id()->set_value("fw-1");
+    offer->mutable_agent_id()->set_value("a1");
+    offer->set_hostname("h1");
+    for (auto [name, value] : {std::pair{"cpus", 4.0}, std::pair{"mem", 4096.0}}) {
+      auto* r = offer->add_resources();
+      r->set_name(name);
+      r->set_type(mesos::v1::Value::SCALAR);
+      r->mutable_scalar()->set_value(value);
+    }
+    auto* a = offer->add_attributes();
+    a->set_name(attribute);
+    a->set_type(mesos::v1::Value::TEXT);
+    a->mutable_text()->set_value(text);
     master.send(e);
   }
 
@@ -101,6 +127,27 @@ struct Harness {
   }
 
   Phase phase(const std::string& name) const { return manager->find(name)->phase; }
+};
+
+// A TaskStore in memory whose saves fail while `broken` is set.
+struct FlakyStore : TaskStore {
+  bool broken = false;
+  std::map<std::string, std::pair<TaskSpec, TaskRecord>> saved;
+  heatblast::Result<void> save_task(const TaskSpec& spec, const TaskRecord& record) override {
+    if (broken) return heatblast::fail(errc::io_error, "disk full");
+    saved.insert_or_assign(spec.name, std::pair{spec, record});
+    return {};
+  }
+  heatblast::Result<void> remove_task(const std::string& name) override {
+    saved.erase(name);
+    return {};
+  }
+  heatblast::Result<std::vector<std::pair<TaskSpec, TaskRecord>>> load_tasks() override {
+    std::vector<std::pair<TaskSpec, TaskRecord>> out;
+    for (const auto& [name, entry] : saved)
+      out.push_back(entry);
+    return out;
+  }
 };
 
 TaskSpec spec(std::string name, RestartPolicy policy = RestartPolicy::never) {
@@ -378,4 +425,263 @@ TEST_CASE("tasks: KILLs are sent again after a reconnect; TASK_UNKNOWN launches 
            mesos::v1::TaskStatus::REASON_RECONCILIATION);
   REQUIRE(run_until(h.io, [&] { return h.phase("fresh") == Phase::pending; }));
   CHECK(h.manager->find("fresh")->launches == 0);
+}
+
+TEST_CASE("tasks: a relaunch that is due but gets no offer does not spin the timer", "[tasks]") {
+  auto options = fast();
+  options.min_revive_interval = 100ms;
+  Harness h(options);
+  auto s = spec("retry", RestartPolicy::on_failure);
+  s.restart.backoff = {10ms, 10ms, 1, 0};
+  REQUIRE(h.manager->add(std::move(s)).has_value());
+  h.subscribe();
+  h.offer(2, 1024);
+  auto first = h.launched(1);
+  h.status(first[0].task_id().value(), mesos::v1::TASK_FAILED);
+  REQUIRE(run_until(h.io, [&] { return h.phase("retry") == Phase::backing_off; }));
+  // The relaunch falls due after 10 ms; no offer comes for 2 s (REVIVE throttled, master
+  // down, cluster full). Every handler the context runs meanwhile is a wake-up: a timer
+  // re-armed on the passed deadline would run hundreds of thousands of them.
+  h.io.restart();
+  const std::size_t wakeups = h.io.run_for(2s);
+  CHECK(wakeups < 50);
+  CHECK(h.phase("retry") == Phase::backing_off);
+  // The due task still launches on the next offer.
+  h.offer(2, 1024);
+  CHECK(h.launched(2).size() == 1);
+}
+
+TEST_CASE("tasks: the restart limit and the backoff survive a restart of the manager", "[tasks]") {
+  auto store = heatblast::store::SqliteStore::open(":memory:");
+  REQUIRE(store.has_value());
+  auto options = fast();
+  options.store = store->get();
+  auto s = spec("crashy", RestartPolicy::on_failure);
+  s.restart.max_restarts = 2;
+  s.restart.backoff = {20ms, 1000ms, 4, 0};
+  {
+    Harness h(options);
+    REQUIRE(h.manager->add(s).has_value());
+    h.subscribe();
+    for (std::size_t run = 1; run <= 2; ++run) {
+      REQUIRE(run_until(h.io, [&] { return h.manager->pending() == 1; }));
+      REQUIRE(run_until(h.io, [&] {
+        const auto* r = h.manager->find("crashy");
+        return !r->retry_at || *r->retry_at <= std::chrono::steady_clock::now();
+      }));
+      h.offer(2, 1024);
+      auto tasks = h.launched(run);
+      REQUIRE(tasks.size() == 1);
+      h.status(tasks[0].task_id().value(), mesos::v1::TASK_FAILED);
+      REQUIRE(run_until(h.io, [&] { return h.phase("crashy") == Phase::backing_off; }));
+    }
+    CHECK(h.manager->find("crashy")->restarts == 2);
+    CHECK(h.manager->find("crashy")->backoff_attempts == 2);
+  }
+  // The program restarts: a new manager reads the store.
+  Harness h(options);
+  REQUIRE(h.manager->load().has_value());
+  const auto* restored = h.manager->find("crashy");
+  REQUIRE(restored != nullptr);
+  CHECK(restored->phase == Phase::backing_off);
+  CHECK(restored->restarts == 2);
+  CHECK(restored->backoff_attempts == 2);
+  REQUIRE(restored->retry_at.has_value());
+  // The second delay was 80 ms: the retry comes at most that long after the save.
+  CHECK(*restored->retry_at <= std::chrono::steady_clock::now() + 80ms);
+  h.subscribe();
+  REQUIRE(run_until(h.io, [&] { return *restored->retry_at <= std::chrono::steady_clock::now(); }));
+  h.offer(2, 1024);
+  auto last = h.launched(1);
+  REQUIRE(last.size() == 1);
+  h.status(last[0].task_id().value(), mesos::v1::TASK_FAILED);
+  // Its third failure uses up the two restarts: done, not a fresh round of retries.
+  REQUIRE(run_until(h.io, [&] { return h.phase("crashy") == Phase::done; }));
+  CHECK(h.manager->find("crashy")->launches == 3);
+}
+
+TEST_CASE("tasks: an update whose save failed is not acknowledged; the re-sent one is", "[tasks]") {
+  FlakyStore store;
+  auto options = fast();
+  options.store = &store;
+  options.store_failures_before_fatal = 3;
+  std::vector<std::string> fatal;
+  options.on_fatal = [&](const heatblast::Error& e) { fatal.push_back(e.what()); };
+  Harness h(options);
+  REQUIRE(h.manager->add(spec("job", RestartPolicy::on_failure)).has_value());
+  h.subscribe();
+  h.offer(2, 1024);
+  const auto id = h.launched(1)[0].task_id().value();
+
+  store.broken = true;
+  h.status(id, mesos::v1::TASK_FINISHED, std::nullopt, "uuid-1");
+  REQUIRE(run_until(h.io, [&] { return h.phase("job") == Phase::done; }));
+  heatblast::testing::run_ready(h.io);
+  CHECK(h.calls(Call::ACKNOWLEDGE).empty());
+  CHECK(h.manager->counters().store_errors == 1);
+  CHECK(h.manager->counters().acknowledgements_held == 1);
+  CHECK(h.client->counters().acknowledgements_held == 1);
+  CHECK(store.saved.at("job").second.phase == Phase::launched);
+
+  // The master re-sends it: same outcome while the store is down, no second run.
+  h.status(id, mesos::v1::TASK_FINISHED, std::nullopt, "uuid-1");
+  REQUIRE(run_until(h.io, [&] { return h.manager->counters().store_errors == 2; }));
+  CHECK(h.calls(Call::ACKNOWLEDGE).empty());
+  CHECK(h.phase("job") == Phase::done);
+  CHECK(fatal.empty());
+
+  // Saved at last: acknowledged, and the record on disk says done.
+  store.broken = false;
+  h.status(id, mesos::v1::TASK_FINISHED, std::nullopt, "uuid-1");
+  REQUIRE(run_until(h.io, [&] { return h.calls(Call::ACKNOWLEDGE).size() == 1; }));
+  CHECK(h.calls(Call::ACKNOWLEDGE)[0].acknowledge().uuid() == "uuid-1");
+  CHECK(store.saved.at("job").second.phase == Phase::done);
+  CHECK(store.saved.at("job").second.last_outcome == mesos::v1::TASK_FINISHED);
+  CHECK(h.manager->find("job")->launches == 1);
+
+  // A store that stays broken ends the session through on_fatal, once.
+  store.broken = true;
+  for (int i = 0; i < 4; ++i)
+    h.status(id, mesos::v1::TASK_FINISHED, std::nullopt, "uuid-1");
+  REQUIRE(run_until(h.io, [&] { return h.manager->counters().store_errors == 6; }));
+  REQUIRE(fatal.size() == 1);
+  CHECK_THAT(fatal[0], Catch::Contains("3 times in a row") && Catch::Contains("disk full"));
+}
+
+TEST_CASE("tasks: max_in_flight caps runs, relaunches included", "[tasks]") {
+  auto options = fast();
+  options.max_in_flight = 2;
+  Harness h(options);
+  for (const char* name : {"a", "b", "c"})
+    REQUIRE(h.manager->add(spec(name, RestartPolicy::on_failure)).has_value());
+  h.subscribe();
+  h.offer(4, 4096);  // room for all three
+  auto first = h.launched(1);
+  CHECK(first.size() == 2);
+  CHECK(h.manager->count(Phase::launched) == 2);
+  CHECK(h.manager->count(Phase::pending) == 1);
+  REQUIRE(run_until(h.io, [&] { return !h.calls(Call::SUPPRESS).empty(); }));
+
+  // One fails: its relaunch and the waiting task compete for the freed slot; only one goes.
+  const auto revives = h.calls(Call::REVIVE).size();
+  h.status(first[0].task_id().value(), mesos::v1::TASK_FAILED);
+  REQUIRE(run_until(h.io, [&] { return h.calls(Call::REVIVE).size() > revives; }));
+  REQUIRE(run_until(h.io, [&] { return h.manager->count(Phase::backing_off) == 1; }));
+  REQUIRE(run_until(h.io, [&] {
+    const auto* r = h.manager->find(first[0].name());
+    return *r->retry_at <= std::chrono::steady_clock::now();
+  }));
+  h.offer(4, 4096);
+  CHECK(h.launched(2).size() == 1);
+  CHECK(h.manager->in_flight() == 2);
+  CHECK(h.manager->pending() == 1);
+  CHECK_FALSE(h.manager->all_done());
+}
+
+TEST_CASE("tasks: count() and all_done() follow a batch to its end", "[tasks]") {
+  Harness h;
+  CHECK_FALSE(h.manager->all_done());  // nothing added yet
+  REQUIRE(h.manager->add(spec("a")).has_value());
+  REQUIRE(h.manager->add(spec("b")).has_value());
+  h.subscribe();
+  CHECK(h.manager->count(Phase::pending) == 2);
+  h.offer(2, 1024);
+  auto tasks = h.launched(1);
+  REQUIRE(tasks.size() == 2);
+  h.status(tasks[0].task_id().value(), mesos::v1::TASK_FINISHED);
+  REQUIRE(run_until(h.io, [&] { return h.manager->count(Phase::done) == 1; }));
+  CHECK_FALSE(h.manager->all_done());
+  h.status(tasks[1].task_id().value(), mesos::v1::TASK_FAILED);
+  REQUIRE(run_until(h.io, [&] { return h.manager->all_done(); }));
+  CHECK(h.manager->count(Phase::done) == 2);
+}
+
+TEST_CASE("tasks: offers refused by constraints are counted; a starved task is surfaced",
+          "[tasks]") {
+  auto options = fast();
+  options.starved_after = 100ms;
+  std::vector<std::string> warnings;
+  options.on_log = [&](hs::LogLevel level, std::string_view message) {
+    if (level == hs::LogLevel::warning) warnings.emplace_back(message);
+  };
+  Harness h(options);
+  auto s = spec("picky");
+  s.constraints = {{"rack", "r1"}};
+  REQUIRE(h.manager->add(s).has_value());
+  h.subscribe();
+  h.offer_with("rack", "r2");
+  REQUIRE(run_until(h.io, [&] { return h.calls(Call::DECLINE).size() == 1; }));
+  CHECK(h.manager->counters().offers_declined_for_constraints == 1);
+  CHECK_FALSE(h.manager->find("picky")->starved);
+  h.offer(4, 4096);  // no attribute at all: refused by the constraint too
+  REQUIRE(run_until(h.io, [&] { return h.calls(Call::DECLINE).size() == 2; }));
+  CHECK(h.manager->counters().offers_declined_for_constraints == 2);
+
+  const auto since = std::chrono::steady_clock::now();
+  REQUIRE(run_until(h.io, [&] { return std::chrono::steady_clock::now() - since > 110ms; }));
+  h.offer_with("rack", "r3");
+  REQUIRE(run_until(h.io, [&] { return h.manager->find("picky")->starved; }));
+  CHECK_THAT(h.manager->find("picky")->message, Catch::Contains("rack=r1"));
+  REQUIRE(warnings.size() == 1);
+  CHECK_THAT(warnings[0], Catch::Contains("'picky'"));
+
+  h.offer_with("rack", "r1");
+  CHECK(h.launched(1).size() == 1);
+  CHECK_FALSE(h.manager->find("picky")->starved);
+}
+
+TEST_CASE("tasks: constraints match hostname, text, scalar and set attributes", "[tasks]") {
+  Harness h;
+  auto s = spec("all");
+  s.constraints = {{"hostname", "h1"}, {"gpus", "2"}, {"zones", "b"}, {"rack", "r1"}};
+  REQUIRE(h.manager->add(s).has_value());
+  h.subscribe();
+  Event e;
+  e.set_type(Event::OFFERS);
+  auto* offer = e.mutable_offers()->add_offers();
+  offer->mutable_id()->set_value("o-attrs");
+  offer->mutable_framework_id()->set_value("fw-1");
+  offer->mutable_agent_id()->set_value("a1");
+  offer->set_hostname("h1");
+  for (auto [name, value] : {std::pair{"cpus", 4.0}, std::pair{"mem", 4096.0}}) {
+    auto* r = offer->add_resources();
+    r->set_name(name);
+    r->set_type(mesos::v1::Value::SCALAR);
+    r->mutable_scalar()->set_value(value);
+  }
+  auto* gpus = offer->add_attributes();
+  gpus->set_name("gpus");
+  gpus->set_type(mesos::v1::Value::SCALAR);
+  gpus->mutable_scalar()->set_value(2.0);
+  auto* zones = offer->add_attributes();
+  zones->set_name("zones");
+  zones->set_type(mesos::v1::Value::SET);
+  zones->mutable_set()->add_item("a");
+  zones->mutable_set()->add_item("b");
+  auto* rack = offer->add_attributes();
+  rack->set_name("rack");
+  rack->set_type(mesos::v1::Value::TEXT);
+  rack->mutable_text()->set_value("r1");
+  h.master.send(e);
+  CHECK(h.launched(1).size() == 1);
+}
+
+TEST_CASE("tasks: a repeated earlier state of an ended run does not bring it back", "[tasks]") {
+  Harness h;
+  auto s = spec("once", RestartPolicy::on_failure);
+  s.restart.max_restarts = 1;
+  s.restart.backoff = {10s, 10s, 1, 0};  // stays backing off for the whole test
+  REQUIRE(h.manager->add(s).has_value());
+  h.subscribe();
+  h.offer(2, 1024);
+  const auto id = h.launched(1)[0].task_id().value();
+  h.status(id, mesos::v1::TASK_FAILED);
+  REQUIRE(run_until(h.io, [&] { return h.phase("once") == Phase::backing_off; }));
+  // A restarted master repeats the run's unacknowledged RUNNING, then its FAILED.
+  h.status(id, mesos::v1::TASK_RUNNING);
+  h.status(id, mesos::v1::TASK_FAILED);
+  h.status(id, mesos::v1::TASK_RUNNING, std::nullopt, "u-late");
+  REQUIRE(run_until(h.io, [&] { return h.calls(Call::ACKNOWLEDGE).size() == 1; }));
+  CHECK(h.phase("once") == Phase::backing_off);
+  CHECK(h.manager->find("once")->restarts == 1);
 }

@@ -1,0 +1,145 @@
+// TaskManager::Impl: the task manager's state and steps (private to the library). Declared here,
+// defined in task_manager.cpp, as Client::Impl is (scheduler/client_impl.hpp).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <initializer_list>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include "heatblast/tasks.hpp"
+#include "scheduler/backoff.hpp"
+
+namespace heatblast::tasks {
+
+class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
+ public:
+  using Call = mesos::v1::scheduler::Call;
+  using Event = mesos::v1::scheduler::Event;
+  using TaskState = mesos::v1::TaskState;
+  using SteadyClock = std::chrono::steady_clock;
+
+  Impl(scheduler::Client& client, ManagerOptions options, ChangeHandler on_change)
+      : client_(client),
+        options_(std::move(options)),
+        on_change_(std::move(on_change)),
+        timer_(client.get_executor()),
+        rng_(std::random_device{}()) {}
+
+  ~Impl() { timer_.cancel(); }
+
+  Result<void> load();
+  Result<void> add(TaskSpec spec);
+  Result<void> kill(const std::string& name);
+  Result<void> remove(const std::string& name);
+  void handle_event(const Event& event);
+  std::vector<Call::Reconcile::Task> known_tasks() const;
+  const TaskRecord* find(const std::string& name) const;
+  std::vector<TaskRecord> records() const;
+
+  bool all_done() const { return !entries_.empty() && count({Phase::done}) == entries_.size(); }
+  ManagerCounters counters() const { return counters_; }
+
+  std::size_t count(std::initializer_list<Phase> phases) const;
+
+ private:
+  struct Entry {
+    Entry(TaskSpec s, TaskRecord r)
+        : spec(std::move(s)), record(std::move(r)), backoff(spec.restart.backoff) {}
+    TaskSpec spec;
+    TaskRecord record;
+    scheduler::Backoff backoff;
+    bool timed_out = false;
+    bool retry_due = false;  // backing off, its retry_at passed: the timer is done with it
+    // Since when it could be launched but no offer fitted (see warn_starved).
+    std::optional<SteadyClock::time_point> waiting_since;
+    std::optional<SteadyClock::time_point> running_since;
+    std::optional<SteadyClock::time_point> deadline;  // -timeout of the current run
+    std::optional<SteadyClock::time_point> last_kill;
+  };
+
+  // --- reporting and persistence -------------------------------------------------------------
+
+  void report(const Entry& entry, Phase previous_phase, std::optional<TaskState> previous_state);
+
+  // Saves the entry; false when the store failed. The caller of an update's handling holds
+  // back that update's acknowledgement then: only what is recorded may be acknowledged.
+  bool persist(const Entry& entry);
+  void on_store_failure(const std::string& name, const Error& error);
+  void log(scheduler::LogLevel level, std::string message) const;
+  void set_phase(Entry& entry, Phase phase);
+
+  // --- offers --------------------------------------------------------------------------------
+
+  bool launchable(const Entry& entry, SteadyClock::time_point now) const;
+
+  // Room left under ManagerOptions::max_in_flight (SIZE_MAX without a limit).
+  std::size_t slots() const;
+
+  // The launches `offer` takes. `unmatched` tells whether a waiting task was refused by its
+  // constraints only (counted, so that a user sees why nothing runs).
+  std::vector<mesos::v1::TaskInfo> fill(const mesos::v1::Offer& offer, SteadyClock::time_point now,
+                                        bool& unmatched);
+
+  void on_offers(const mesos::v1::scheduler::Event::Offers& offers);
+
+  // The ACCEPT carrying these launches failed. Rejected by the master: nothing was launched, so
+  // the tasks wait for another offer. No answer: the master may have launched them, so ask it
+  // (an unknown task comes back LOST for reconciliation, which relaunches it; see on_status).
+  void on_launch_failed(const std::vector<std::string>& names, const Error& error);
+
+  mesos::v1::TaskInfo task_info(Entry& entry, const mesos::v1::Offer& offer,
+                                std::vector<mesos::v1::Resource> resources);
+
+  // A task that keeps waiting while offers come and go is surfaced once: logged, flagged in its
+  // record (`starved`, with the reason in `message`), and reported as a change.
+  void warn_starved(SteadyClock::time_point now);
+  bool nothing_to_launch() const;
+  std::vector<std::string> roles() const;
+
+  // Something may be launched: make sure offers come (REVIVE also clears decline filters).
+  void want_offers();
+
+  // --- statuses ------------------------------------------------------------------------------
+
+  void on_status(const mesos::v1::TaskStatus& status);
+
+  // Saves after an update; when the save failed, the update is not acknowledged, so the
+  // master sends it again and the save is retried then.
+  void save_or_hold(Entry& entry);
+
+  // After a restart without a store, a program re-adds the same specs; an update for
+  // "<name>.<suffix>" of a task still pending is that task's run, adopted instead of launched.
+  Entry* adopt_by_name(const mesos::v1::TaskStatus& status);
+  bool should_restart(const Entry& entry, TaskState state) const;
+  void send_kill(Entry& entry);
+
+  // --- the one timer: relaunch backoffs, task timeouts, a deferred REVIVE ---------------------
+
+  void arm_timer();
+  void on_timer();
+
+  scheduler::Client& client_;
+  ManagerOptions options_;
+  ChangeHandler on_change_;
+  std::map<std::string, Entry> entries_;  // by name: launch order is name order, deterministic
+  std::map<std::string, std::string> by_task_id_;
+  boost::asio::steady_timer timer_;
+  std::optional<SteadyClock::time_point> armed_for_;
+  std::optional<SteadyClock::time_point> last_revive_;
+  std::optional<SteadyClock::time_point> revive_due_;
+  bool suppressed_ = false;
+  std::mt19937_64 rng_;
+  ManagerCounters counters_;
+  int failures_in_row_ = 0;
+  bool loaded_ = false;
+};
+
+}  // namespace heatblast::tasks
