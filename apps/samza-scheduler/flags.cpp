@@ -105,6 +105,9 @@ const std::vector<FlagDef>& table() {
       {"job-info-timeout", Type::number, "300",
        "seconds a job-info task may take to post the job's model",
        seconds_setter(&Flags::job_info_timeout_seconds, 0.1)},
+      {"revive-interval", Type::number, "5",
+       "seconds between two REVIVE calls at most (new work waits at most this long for offers)",
+       seconds_setter(&Flags::revive_interval_seconds, 0)},
       {"max-body", Type::size, "1048576", "largest request body accepted, in bytes (413 above)",
        [](Flags& f, std::string_view v) -> Result<void> {
          auto value = to_number(v);

@@ -28,6 +28,7 @@ struct Flags {
   double failover_timeout_seconds = 7 * 24 * 3600;
   std::string api_token_file;
   double job_info_timeout_seconds = 300;
+  double revive_interval_seconds = 5;  // REVIVE at most this often
   std::size_t max_body_bytes = std::size_t{1} << 20;
   bool debug = false;
   bool help = false;

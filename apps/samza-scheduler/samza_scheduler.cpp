@@ -220,6 +220,7 @@ Result<void> SamzaScheduler::Impl::start_framework() {
 
   tasks::ManagerOptions manager;
   manager.role = flags_.role;
+  manager.min_revive_interval = to_millis(flags_.revive_interval_seconds);
   if (hooks_.manager_options) hooks_.manager_options(manager);
 
   FrameworkCallbacks callbacks;
