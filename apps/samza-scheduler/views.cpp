@@ -99,7 +99,9 @@ th{background:#eef0f4;font-weight:600;font-size:12px;text-transform:uppercase;le
 tr:last-child td{border-bottom:none}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600}
 .ok{background:#dff5e3;color:#176b2c}.bad{background:#fde2e1;color:#a1231b}.busy{background:#fff3d6;color:#8a5a00}
-details summary{cursor:pointer;font-weight:600}
+tr.job:has(+tr.sub) td{border-bottom:none}
+tr.sub td{padding-top:0}
+details summary{cursor:pointer;font-weight:600;color:#3a4a6b;font-size:13px}
 details table{margin:8px 0 4px;box-shadow:none;border:1px solid #e6e8ec}
 .muted{color:#7a8294}.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}
 .empty{padding:28px;text-align:center;color:#7a8294;background:#fff;border-radius:6px}
@@ -133,23 +135,26 @@ std::string container_rows(const JobView& job) {
   return rows;
 }
 
+// One row per job; its containers in a full-width row below, folded.
 std::string job_row(const JobView& job) {
-  std::string containers;
+  std::string detail;
   if (!job.containers.empty()) {
-    containers = fmt::format(
-        "<details id=\"job-{0}\"><summary>{1} container(s)</summary><table><tr><th>id</th>"
-        "<th>task</th><th>host</th><th>state</th><th>restarts</th><th>last message</th></tr>\n"
-        "{2}</table></details>",
+    detail = fmt::format(
+        "<tr class=\"sub\"><td colspan=\"5\"><details id=\"job-{0}\"><summary>{1} "
+        "container(s)</summary><table><tr><th>id</th><th>task</th><th>host</th><th>state</th>"
+        "<th>restarts</th><th>last message</th></tr>\n{2}</table></details></td></tr>\n",
         html(job.name), job.containers.size(), container_rows(job));
-  } else if (!job.job_info_state.empty()) {
-    containers =
-        fmt::format("<span class=\"muted\">job-info task: {}</span>", html(job.job_info_state));
+  }
+  std::string info;
+  if (job.containers.empty() && !job.job_info_state.empty()) {
+    info = fmt::format("<div class=\"muted\">job-info task: {}</div>", html(job.job_info_state));
   }
   return fmt::format(
-      "<tr><td><b>{}</b><div class=\"muted mono\">{}</div>{}</td><td><span class=\"badge {}\">{}"
-      "</span></td><td>{}/{}</td><td>{}</td><td class=\"muted\">{}</td></tr>\n",
-      html(job.name), html(job.image), containers, state_class(job.state), html(job.state),
-      job.running, job.wanted, job.restarts, html(job.reason.empty() ? "-" : job.reason));
+      "<tr class=\"job\"><td><b>{}</b><div class=\"muted mono\">{}</div>{}</td><td><span "
+      "class=\"badge {}\">{}</span></td><td>{}/{}</td><td>{}</td><td class=\"muted\">{}</td>"
+      "</tr>\n{}",
+      html(job.name), html(job.image), info, state_class(job.state), html(job.state), job.running,
+      job.wanted, job.restarts, html(job.reason.empty() ? "-" : job.reason), detail);
 }
 
 }  // namespace
