@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include <fmt/format.h>
 #include <rapidjson/document.h>
 #include <catch2/catch.hpp>
 
@@ -50,6 +51,18 @@ TEST_CASE("Heatblast's README payload is a valid job with the defaults") {
   CHECK(parsed->spec.container_mem == 1024);
   CHECK(parsed->spec.restart.policy == "always");
   CHECK_FALSE(parsed->model.has_value());
+}
+
+TEST_CASE("the three curl bodies of Heatblast's README are accepted unchanged") {
+  for (const char* name :
+       {"ExampleSamzaTask", "RepartitionTweetsByUsernameTask", "CountTweetsByUsernameTask"}) {
+    auto parsed = parse_submission(fmt::format(
+        R"({{"jobName": "{}", "dockerImage": "registry.banno-internal.com/heatblast-example-samza:latest"}})",
+        name));
+    REQUIRE(parsed);
+    CHECK(parsed->spec.name == name);
+    CHECK(parsed->spec.runnable());
+  }
 }
 
 TEST_CASE("every optional field is read") {
