@@ -15,11 +15,11 @@
 
 namespace heatblast::samza::json {
 
-// Iterative parsing: a deeply nested body cannot exhaust the stack.
+// Iterative parsing: a deeply nested body cannot exhaust the stack. Anything after the value is
+// an error.
 inline Result<rapidjson::Document> parse(std::string_view text) {
   rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseStopWhenDoneFlag>(text.data(),
-                                                                                text.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
   if (doc.HasParseError()) {
     return fail(
         errc::invalid_argument,

@@ -227,12 +227,26 @@ Result<void> SamzaScheduler::Impl::start_framework() {
   callbacks.on_change = [this](const tasks::TaskChange& change) { on_change(change); };
   callbacks.on_event = [this](const mesos::v1::scheduler::Event& event) {
     if (event.type() == mesos::v1::scheduler::Event::SUBSCRIBED) {
+      ever_subscribed_ = true;
       log_.info(fmt::format("subscribed as framework '{}' to {}",
                             event.subscribed().framework_id().value(),
                             framework_->client().current_master()));
     }
   };
   callbacks.on_fatal = [this](const Error& error) {
+    const bool removed = error.code == make_error_code(errc::framework_removed);
+    if (removed && !ever_subscribed_) {
+      // The stored framework is gone (its failover timeout passed while we were away), and its
+      // tasks with it: register anew and run every job again rather than fail forever.
+      log_.warning(
+          fmt::format("the master no longer knows the stored framework ({}); "
+                      "registering a new one and relaunching every job",
+                      error.what()));
+      boost::asio::post(executor_, [weak = weak_from_this()] {
+        if (auto self = weak.lock(); self && !self->stopped_) self->start_over();
+      });
+      return;
+    }
     log_.error(fmt::format("giving up: {}", error.what()));
     if (hooks_.on_exit) boost::asio::post(executor_, [on_exit = hooks_.on_exit] { on_exit(1); });
   };
@@ -253,6 +267,26 @@ Result<void> SamzaScheduler::Impl::start_framework() {
   framework_ = std::make_unique<Framework>(executor_, std::move(options), std::move(manager),
                                            *store_, std::move(callbacks));
   return framework_->start();
+}
+
+void SamzaScheduler::Impl::start_over() {
+  framework_.reset();
+  if (auto tasks = store_->load_tasks()) {
+    for (const auto& [spec, record] : *tasks)
+      store_->remove_task(spec.name);
+  }
+  store_->set_framework_id("");
+  for (auto& [name, job] : jobs_) {
+    job.container_generation.clear();
+    if (!job.model && job.state != JobState::failed) job.model_wanted = true;
+    save(job);
+  }
+  if (auto started = start_framework(); !started) {
+    log_.error(fmt::format("giving up: {}", started.error().what()));
+    if (hooks_.on_exit) hooks_.on_exit(1);
+    return;
+  }
+  advance_all();
 }
 
 // --- jobs ----------------------------------------------------------------------------------------
@@ -345,7 +379,7 @@ void SamzaScheduler::Impl::advance_job_info(Job& job) {
       const auto limit = to_millis(flags_.job_info_timeout_seconds);
       const bool timed_out =
           record->launched_at && std::chrono::system_clock::now() - *record->launched_at >= limit;
-      const auto reasons = framework_->last_reasons();
+      const auto& reasons = framework_->last_reasons();
       const auto reason = reasons.find(record->task_id);
       const std::string detail = fmt::format(
           "{}{}{}", state_name(record->last_outcome),
@@ -462,8 +496,7 @@ void SamzaScheduler::Impl::derive_state(Job& job) {
     if (job.container_generation[id] != job.generation) rolling = true;
   }
   if (running == job.model->container_ids.size() && !rolling) {
-    if (job.degraded) save(job);
-    job.degraded = false;
+    job.degraded = false;  // stored with the state change to RUNNING
     job.state = JobState::running;
   } else if (job.degraded) {
     job.state = JobState::degraded;
@@ -493,7 +526,7 @@ void SamzaScheduler::Impl::on_change(const tasks::TaskChange& change) {
                           record.message.empty() ? "" : ": " + record.message));
     if (owner->container_id && is_terminal(*record.state) && !record.kill_requested &&
         job.state != JobState::killing) {
-      const auto reasons = framework_->last_reasons();
+      const auto& reasons = framework_->last_reasons();
       const auto reason = reasons.find(record.task_id);
       job.degraded = true;
       job.reason = fmt::format(

@@ -75,6 +75,7 @@ class SamzaScheduler::Impl : public std::enable_shared_from_this<Impl> {
   Result<void> open_state();
   Result<void> load_jobs();
   Result<void> start_framework();
+  void start_over();
   Result<void> start_api();
   Result<void> save(const Job& job);
   void accept_model(Job& job, JobModel model);
@@ -109,6 +110,7 @@ class SamzaScheduler::Impl : public std::enable_shared_from_this<Impl> {
   std::string advertise_port_;
   bool started_ = false;
   bool stopped_ = false;
+  bool ever_subscribed_ = false;
   std::uint64_t http_requests_ = 0;
 
   std::shared_ptr<FileLock> lock_;

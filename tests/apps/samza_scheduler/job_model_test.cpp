@@ -99,6 +99,8 @@ TEST_CASE("every optional field is read") {
 TEST_CASE("bad input names the field") {
   CHECK_THAT(error_of(parse_submission("{")), Catch::Contains("not valid JSON"));
   CHECK_THAT(error_of(parse_submission("[]")), Catch::Contains("JSON object"));
+  CHECK_THAT(error_of(parse_submission(R"({"jobName": "a", "dockerImage": "x"} trailing)")),
+             Catch::Contains("not valid JSON"));
   CHECK_THAT(error_of(parse_submission(R"({"dockerImage": "x"})")),
              Catch::Contains("'jobName' is missing"));
   CHECK_THAT(error_of(parse_submission(R"({"jobName": "a"})")), Catch::Contains("'dockerImage'"));

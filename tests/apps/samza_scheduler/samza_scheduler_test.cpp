@@ -325,6 +325,35 @@ TEST_CASE("kill -9 and restart: same framework id, containers adopted, none dupl
   CHECK(world.master.master().snapshot().frameworks.size() == 1);
 }
 
+TEST_CASE("a framework the master removed while the scheduler was away is registered anew") {
+  World world;
+  auto flags = world.flags();
+  flags.failover_timeout_seconds = 0.5;
+  world.start(flags);
+  REQUIRE(world.call("POST", "/jobs", world.job_body("phoenix")).status == 201);
+  world.wait_running("phoenix", 3);
+  const std::string old_id = world.scheduler->client()->framework_id()->value();
+  world.crash();
+  wait_for(
+      world.io, "the master to remove the framework", [&] { return world.master.removed(old_id); },
+      kLimit);
+  CHECK(world.live_tasks("phoenix").empty());  // the master killed them with the framework
+
+  flags.listen_port = world.port;
+  world.start(flags);
+  // (Until the master answers, the scheduler's view is what it stored: wait for the master's.)
+  wait_for(
+      world.io, "a new framework running the job's 3 containers",
+      [&] {
+        auto id = world.scheduler->client()->framework_id();
+        auto view = world.job("phoenix");
+        return id && id->value() != old_id && world.live_tasks("phoenix").size() == 3 &&
+               view->state == "RUNNING";
+      },
+      kLimit, [&] { return world.context("phoenix"); });
+  CHECK(world.master.master().snapshot().frameworks.size() == 1);
+}
+
 TEST_CASE("restart and PUT replace the containers one at a time") {
   World world;
   world.start();
