@@ -4,7 +4,8 @@
   get-mesos-configs <jobName>: posts a model of $FAKE_CONTAINERS (3) containers to
       $HEATBLAST_JOB_INFO_URL. $FAKE_JOB_INFO changes that: "heatblast" posts Heatblast's
       SamzaJobConfig to http://$HEATBLAST_HOST:$HEATBLAST_PORT/run-job as Heatblast's job
-      images did; "fail" exits 3 without posting; "hang" never posts.
+      images did; "fail" exits 3 without posting; "hang" never posts; "gate" waits until the
+      file $FAKE_GATE exists, then posts.
   run-container: GETs $SAMZA_COORDINATOR_URL, checks that $SAMZA_CONTAINER_ID is in the model
       (exit 4 if not), writes "<container id> <containers in model>" to
       $FAKE_MARK_DIR/$MESOS_TASK_ID, and runs until killed.
@@ -57,6 +58,9 @@ def get_mesos_configs(job):
     if behaviour == "hang":
         while True:
             signal.pause()
+    if behaviour == "gate":
+        while not os.path.exists(os.environ["FAKE_GATE"]):
+            time.sleep(0.05)
     if behaviour == "heatblast":
         url = "http://%s:%s/run-job" % (os.environ["HEATBLAST_HOST"], os.environ["HEATBLAST_PORT"])
         post(url, heatblast_config(job, count))

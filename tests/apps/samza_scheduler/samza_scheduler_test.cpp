@@ -325,6 +325,44 @@ TEST_CASE("kill -9 and restart: same framework id, containers adopted, none dupl
   CHECK(world.master.master().snapshot().frameworks.size() == 1);
 }
 
+TEST_CASE("a job-info task running when the scheduler died is adopted, and its model taken") {
+  World world;
+  world.start();
+  const std::string gate = world.dir.str() + "/gate";
+  REQUIRE(
+      world
+          .call("POST", "/jobs",
+                world.job_body("patient",
+                               fmt::format(R"("FAKE_JOB_INFO": "gate", "FAKE_GATE": "{}")", gate)))
+          .status == 201);
+  wait_for(
+      world.io, "the job-info task to run",
+      [&] { return world.job("patient")->job_info_state == "TASK_RUNNING"; }, kLimit,
+      [&] { return world.context("patient"); });
+  const auto info = world.live_tasks("patient");
+  REQUIRE(info.size() == 1);
+
+  world.crash();
+  auto flags = world.flags();
+  flags.listen_port = world.port;
+  world.start(flags);
+  std::ofstream(gate) << "go\n";  // now the job-info task posts, to the restarted scheduler
+  world.wait_running("patient", 3);
+  wait_for(
+      world.io, "the 3 containers at the master",
+      [&] { return world.live_tasks("patient").size() == 3; }, kLimit,
+      [&] { return world.context("patient"); });
+  // The job-info task was adopted, not run again: the master only ever saw the one.
+  std::size_t job_info_launches = 0;
+  const std::string tail = world.master.log_tail(500);
+  for (std::size_t at = tail.find("launching task 'patient.job-info."); at != std::string::npos;
+       at = tail.find("launching task 'patient.job-info.", at + 1)) {
+    ++job_info_launches;
+  }
+  CHECK(job_info_launches == 1);
+  CHECK(tail.find("launching task '" + *info.begin() + "'") != std::string::npos);
+}
+
 TEST_CASE("a framework the master removed while the scheduler was away is registered anew") {
   World world;
   auto flags = world.flags();
