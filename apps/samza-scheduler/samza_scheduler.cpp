@@ -264,9 +264,28 @@ Result<void> SamzaScheduler::Impl::start_framework() {
         break;
     }
   };
+  if (auto refreshed = refresh_stored_specs(); !refreshed) return refreshed;
   framework_ = std::make_unique<Framework>(executor_, std::move(options), std::move(manager),
                                            *store_, std::move(callbacks));
   return framework_->start();
+}
+
+// The stored task specs carry the URLs and settings of the scheduler that launched them; a
+// relaunch after a restart must use this one's (another --advertise, for instance). Rewritten
+// before the TaskManager loads them.
+Result<void> SamzaScheduler::Impl::refresh_stored_specs() {
+  auto stored = store_->load_tasks();
+  if (!stored) return tl::unexpected(stored.error());
+  for (const auto& [spec, record] : *stored) {
+    auto owner = owner_of(spec.name);
+    if (!owner) continue;
+    auto job = jobs_.find(owner->job);
+    if (job == jobs_.end()) continue;
+    tasks::TaskSpec fresh = owner->container_id ? container_spec(job->second, *owner->container_id)
+                                                : job_info_spec(job->second);
+    if (auto saved = store_->save_task(fresh, record); !saved) return saved;
+  }
+  return {};
 }
 
 void SamzaScheduler::Impl::start_over() {

@@ -76,6 +76,7 @@ class SamzaScheduler::Impl : public std::enable_shared_from_this<Impl> {
   Result<void> load_jobs();
   Result<void> start_framework();
   void start_over();
+  Result<void> refresh_stored_specs();
   Result<void> start_api();
   Result<void> save(const Job& job);
   void accept_model(Job& job, JobModel model);

@@ -363,6 +363,35 @@ TEST_CASE("a job-info task running when the scheduler died is adopted, and its m
   CHECK(tail.find("launching task '" + *info.begin() + "'") != std::string::npos);
 }
 
+TEST_CASE("restarted on another address, relaunched containers are told the new one") {
+  World world;
+  world.start();
+  REQUIRE(world.call("POST", "/jobs", world.job_body("moved")).status == 201);
+  world.wait_running("moved", 3);
+  world.crash();
+  world.start();  // a new ephemeral port: the old coordinator URL is dead
+  wait_for(
+      world.io, "the restarted scheduler to subscribe",
+      [&] { return world.scheduler->client()->state() == heatblast::scheduler::State::subscribed; },
+      kLimit);
+  world.wait_running("moved", 3);
+  const std::string victim = world.job("moved")->containers[0].task_id;
+  std::optional<int> pid;
+  for (const auto& framework : world.master.master().snapshot().frameworks)
+    for (const auto& task : framework.tasks)
+      if (task.task_id == victim) pid = task.pid;
+  REQUIRE(pid);
+  ::kill(-*pid, SIGKILL);
+  std::string relaunched;
+  wait_for(
+      world.io, "container 0 relaunched and reading its model from the new address",
+      [&] {
+        relaunched = world.job("moved")->containers[0].task_id;
+        return relaunched != victim && world.mark(relaunched) == "0 3";
+      },
+      kLimit, [&] { return world.context("moved"); });
+}
+
 TEST_CASE("a framework the master removed while the scheduler was away is registered anew") {
   World world;
   auto flags = world.flags();
