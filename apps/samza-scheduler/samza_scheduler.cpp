@@ -191,7 +191,7 @@ Result<void> SamzaScheduler::Impl::start_api() {
   return {};
 }
 
-Result<void> SamzaScheduler::Impl::start_framework() {
+Result<scheduler::Options> SamzaScheduler::Impl::client_options() {
   scheduler::Options options;
   options.masters = flags_.masters;
   auto& info = options.framework;
@@ -218,11 +218,10 @@ Result<void> SamzaScheduler::Impl::start_framework() {
   }
   if (hooks_.client_options) hooks_.client_options(options);
 
-  tasks::ManagerOptions manager;
-  manager.role = flags_.role;
-  manager.min_revive_interval = to_millis(flags_.revive_interval_seconds);
-  if (hooks_.manager_options) hooks_.manager_options(manager);
+  return options;
+}
 
+FrameworkCallbacks SamzaScheduler::Impl::framework_callbacks() {
   FrameworkCallbacks callbacks;
   callbacks.on_change = [this](const tasks::TaskChange& change) { on_change(change); };
   callbacks.on_event = [this](const mesos::v1::scheduler::Event& event) {
@@ -264,9 +263,20 @@ Result<void> SamzaScheduler::Impl::start_framework() {
         break;
     }
   };
+  return callbacks;
+}
+
+Result<void> SamzaScheduler::Impl::start_framework() {
+  auto options = client_options();
+  if (!options) return tl::unexpected(options.error());
+  tasks::ManagerOptions manager;
+  manager.role = flags_.role;
+  manager.min_revive_interval = to_millis(flags_.revive_interval_seconds);
+  if (hooks_.manager_options) hooks_.manager_options(manager);
+
   if (auto refreshed = refresh_stored_specs(); !refreshed) return refreshed;
-  framework_ = std::make_unique<Framework>(executor_, std::move(options), std::move(manager),
-                                           *store_, std::move(callbacks));
+  framework_ = std::make_unique<Framework>(executor_, std::move(*options), std::move(manager),
+                                           *store_, framework_callbacks());
   return framework_->start();
 }
 

@@ -75,6 +75,8 @@ class SamzaScheduler::Impl : public std::enable_shared_from_this<Impl> {
   Result<void> open_state();
   Result<void> load_jobs();
   Result<void> start_framework();
+  Result<scheduler::Options> client_options();
+  FrameworkCallbacks framework_callbacks();
   void start_over();
   Result<void> refresh_stored_specs();
   Result<void> start_api();
