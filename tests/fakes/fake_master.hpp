@@ -35,10 +35,16 @@ class FakeMaster {
 
   // `port` 0 picks a free one; a test that restarts "the same master" passes the old port.
   explicit FakeMaster(boost::asio::any_io_executor executor, std::uint16_t port = 0)
-      : server_(executor, http::ServerOptions{.port = port},
+      : server_(executor, options_on(port),
                 [this](const http::ServerRequest& r, http::Responder responder) {
                   on_request(r, std::move(responder));
                 }) {}
+
+  static http::ServerOptions options_on(std::uint16_t port) {
+    http::ServerOptions options;
+    options.port = port;
+    return options;
+  }
 
   Result<void> start() { return server_.start(); }
   void stop() { server_.stop(); }
