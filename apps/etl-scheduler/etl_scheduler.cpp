@@ -606,12 +606,23 @@ class EtlScheduler::Impl : public std::enable_shared_from_this<Impl> {
   void on_tick() {
     if (mode_ != Mode::running) return;
     ++stats_.ticks;
+    if (hooks_.hold_tick) {
+      hooks_.hold_tick([weak = weak_from_this()] {
+        if (auto self = weak.lock()) self->tick_round();
+      });
+    } else {
+      tick_round();
+    }
+    arm_ticker();
+  }
+
+  void tick_round() {
+    if (mode_ != Mode::running) return;
     if (gate_open_) {
       log_.debug(fmt::format("Tick: round {} is still filling", round_));
     } else {
       open_gate();
     }
-    arm_ticker();
   }
 
   void open_gate() {
