@@ -394,6 +394,7 @@ tasks::TaskSpec EtlScheduler::Impl::spec_for(std::string name) const {
   spec.resources.scalars = {{"cpus", flags_.cpu}, {"mem", static_cast<double>(flags_.mem)}};
   spec.restart.policy = tasks::RestartPolicy::never;
   spec.timeout = to_millis(flags_.timeout_seconds);
+  spec.constraints = flags_.constraints;
   return spec;
 }
 

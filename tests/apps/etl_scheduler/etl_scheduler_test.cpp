@@ -26,6 +26,7 @@
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 
+#include "attributes.hpp"
 #include "fakes/run_until.hpp"
 #include "heatblast/http_client.hpp"
 #include "heatblast/store.hpp"
@@ -106,7 +107,7 @@ class TrackingRunner final : public lm::TaskRunner {
 class LocalMaster {
  public:
   LocalMaster(boost::asio::io_context& io, const std::string& work_dir, ProcessGroups& groups,
-              int replicas, std::uint16_t port = 0)
+              int replicas, std::uint16_t port = 0, std::vector<lm::AgentSpec> agents = {})
       : processes_(lm::ProcessRunnerOptions{.meta_dir = work_dir + "/meta", .docker = ""}),
         tracker_(processes_, groups) {
     lm::MasterServerOptions options;
@@ -123,7 +124,10 @@ class LocalMaster {
     master.log = [this](std::string_view line) { log_.emplace_back(line); };
     auto resources = heatblast::parse_resources("cpus:4;mem:4096;disk:1024;ports:[31000-31099]");
     if (!resources) throw std::runtime_error(resources.error().what());
-    master.agents = {lm::AgentSpec{"localhost", std::move(*resources), {}}};
+    master.agents = std::move(agents);
+    if (master.agents.empty()) {
+      master.agents = {lm::AgentSpec{"localhost", std::move(*resources), {}}};
+    }
     server_ = std::make_unique<lm::MasterServer>(io.get_executor(), options, tracker_);
     if (auto started = server_->start(); !started) {
       throw std::runtime_error("local-master: " + started.error().what());
@@ -155,8 +159,9 @@ class LocalMaster {
 // The test's world: one io_context, a local-master, etl-schedulers, and what was observed.
 class World {
  public:
-  explicit World(int replicas = 1) {
-    master = std::make_unique<LocalMaster>(io, dir.str() + "/master", groups, replicas);
+  explicit World(int replicas = 1, std::vector<lm::AgentSpec> agents = {}) {
+    master = std::make_unique<LocalMaster>(io, dir.str() + "/master", groups, replicas, 0,
+                                           std::move(agents));
   }
   ~World() {
     schedulers_.clear();
@@ -474,6 +479,56 @@ TEST_CASE("maxtasks: never exceeded when ticks come faster than tasks end") {
   CHECK(run.stats().finished == run.stats().launched);
   CHECK(run.stats().launched == names_at_master(world).size());
   world.check_no_task_launched_twice();
+}
+
+// An agent of local-master with the given attributes ("rack:r1;level:2").
+lm::AgentSpec agent_with(const std::string& hostname, const std::string& attributes) {
+  auto resources = heatblast::parse_resources("cpus:4;mem:4096;disk:1024;ports:[31000-31099]");
+  auto parsed = lm::parse_attributes(attributes);
+  if (!resources || !parsed) throw std::runtime_error("bad agent in the test");
+  return lm::AgentSpec{hostname, std::move(*resources), std::move(*parsed)};
+}
+
+TEST_CASE("constraint: tasks run only on the agents whose attributes match every -constraint") {
+  World world(1, {agent_with("host-a", "rack:r1;level:2"), agent_with("host-b", "rack:r2;level:2"),
+                  agent_with("host-c", "rack:r2;level:3")});
+  etl::Flags flags = world.flags();
+  flags.cmd = "true";
+  flags.rounds = 2;
+  flags.constraints = {{"rack", "r2"}, {"level", "2"}};
+  std::set<std::string> hosts;
+  auto& run = world.start(flags);
+  world.wait_for(run, "round 1 launched", [&] {
+    for (const auto& record : run.tasks().records()) {
+      if (!record.hostname.empty()) hosts.insert(record.hostname);
+    }
+    return run.stats().rounds_filled >= 1;
+  });
+  world.wait_exit(run);
+  CHECK(run.status == 0);
+  CHECK(run.stats().launched == 6);
+  // The hosts of the offers the tasks were launched on, and what the log says.
+  CHECK(hosts == std::set<std::string>{"host-b"});
+  CHECK(run.logged("Launching task etl-1-1."));
+  CHECK(run.logged(" on host-b"));
+  CHECK_FALSE(run.logged(" on host-a"));
+  CHECK_FALSE(run.logged(" on host-c"));
+}
+
+TEST_CASE("constraint: no agent matches, nothing is launched, the offers are declined") {
+  World world(1, {agent_with("host-a", "rack:r1")});
+  etl::Flags flags = world.flags();
+  flags.constraints = {{"rack", "r2"}};
+  auto& run = world.start(flags);
+  world.wait_for(run, "offers declined for the constraint",
+                 [&] { return run.tasks().counters().offers_declined_for_constraints >= 1; });
+  CHECK(run.stats().launched == 0);
+  CHECK(run.tasks().in_flight() == 0);
+  CHECK(run.tasks().pending() == 3);
+  run.scheduler->shutdown();
+  world.wait_exit(run);
+  CHECK(run.status == 0);
+  CHECK(names_at_master(world).empty());
 }
 
 TEST_CASE("a failing command is reported and counted: exit status 1") {
