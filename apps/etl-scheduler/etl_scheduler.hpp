@@ -67,6 +67,10 @@ struct Hooks {
   std::function<void(int status)> on_exit;
   // Every task change, after the scheduler has seen it.
   std::function<void(const tasks::TaskChange& change)> on_task_change;
+  // Tests: when set, each -wait tick hands its round to this hook instead of opening it at once,
+  // and the round opens (or finds the gate still open) when the test calls `open`. A test thus
+  // states what must have happened before a round opens instead of racing the ticker.
+  std::function<void(std::function<void()> open)> hold_tick;
 };
 
 // Runs on `executor`; call every member there. `logger` must outlive the scheduler. No handler

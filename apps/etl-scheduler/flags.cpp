@@ -264,6 +264,22 @@ const std::vector<FlagDef>& flag_table() {
                    f.listen = std::string(v);
                    return std::nullopt;
                  }});
+    t.push_back({"constraint", "string",
+                 "Run tasks only on offers whose attribute NAME (or \"hostname\") is VALUE, given "
+                 "as NAME=VALUE; repeat for several",
+                 no_default, [](Flags& f, std::string_view v) -> Reason {
+                   const auto equals = v.find('=');
+                   if (equals == std::string_view::npos || equals == 0) {
+                     return std::string("must be NAME=VALUE");
+                   }
+                   std::string name(v.substr(0, equals));
+                   std::string value(v.substr(equals + 1));
+                   if (auto [at, added] = f.constraints.emplace(name, value);
+                       !added && at->second != value) {
+                     return fmt::format("'{}' is constrained to \"{}\" already", name, at->second);
+                   }
+                   return std::nullopt;
+                 }});
     t.push_back(
         {"state-file", "string",
          "SQLite file that keeps the framework id and the tasks across restarts; empty: none",

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,6 +50,9 @@ struct Flags {
   OnStop on_stop = OnStop::wait;
   std::string listen = ":8080";                 // empty: no health endpoint
   std::string state_file = "etl-scheduler.db";  // SQLite; empty: nothing persisted
+  // -constraint NAME=VALUE, repeatable: the TaskSpec constraints of every task (an attribute of
+  // the offer, or "hostname"; see heatblast/tasks.hpp for how values match).
+  std::map<std::string, std::string> constraints;
 
   bool help = false;  // -h / -help: print usage() and exit 0
 };

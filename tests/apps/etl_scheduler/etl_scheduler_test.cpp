@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -25,6 +26,7 @@
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 
+#include "attributes.hpp"
 #include "fakes/run_until.hpp"
 #include "heatblast/http_client.hpp"
 #include "heatblast/store.hpp"
@@ -105,7 +107,7 @@ class TrackingRunner final : public lm::TaskRunner {
 class LocalMaster {
  public:
   LocalMaster(boost::asio::io_context& io, const std::string& work_dir, ProcessGroups& groups,
-              int replicas, std::uint16_t port = 0)
+              int replicas, std::uint16_t port = 0, std::vector<lm::AgentSpec> agents = {})
       : processes_(lm::ProcessRunnerOptions{.meta_dir = work_dir + "/meta", .docker = ""}),
         tracker_(processes_, groups) {
     lm::MasterServerOptions options;
@@ -122,7 +124,10 @@ class LocalMaster {
     master.log = [this](std::string_view line) { log_.emplace_back(line); };
     auto resources = heatblast::parse_resources("cpus:4;mem:4096;disk:1024;ports:[31000-31099]");
     if (!resources) throw std::runtime_error(resources.error().what());
-    master.agents = {lm::AgentSpec{"localhost", std::move(*resources), {}}};
+    master.agents = std::move(agents);
+    if (master.agents.empty()) {
+      master.agents = {lm::AgentSpec{"localhost", std::move(*resources), {}}};
+    }
     server_ = std::make_unique<lm::MasterServer>(io.get_executor(), options, tracker_);
     if (auto started = server_->start(); !started) {
       throw std::runtime_error("local-master: " + started.error().what());
@@ -154,8 +159,9 @@ class LocalMaster {
 // The test's world: one io_context, a local-master, etl-schedulers, and what was observed.
 class World {
  public:
-  explicit World(int replicas = 1) {
-    master = std::make_unique<LocalMaster>(io, dir.str() + "/master", groups, replicas);
+  explicit World(int replicas = 1, std::vector<lm::AgentSpec> agents = {}) {
+    master = std::make_unique<LocalMaster>(io, dir.str() + "/master", groups, replicas, 0,
+                                           std::move(agents));
   }
   ~World() {
     schedulers_.clear();
@@ -192,12 +198,21 @@ class World {
     std::unique_ptr<etl::EtlScheduler> scheduler;
     std::optional<int> status;
     etl::Flags flags;
+    // The ticks held back (World::start with hold_ticks), oldest first.
+    std::vector<std::function<void()>> held_ticks;
     // Per round: when its first task was launched (steady clock).
     std::map<std::string, SteadyClock::time_point> launched_at;  // by task name
 
     bool done() const { return status.has_value(); }
     etl::Stats stats() const { return scheduler->stats(); }
     const heatblast::tasks::TaskManager& tasks() const { return *scheduler->task_manager(); }
+    // Opens the rounds of the ticks held so far.
+    void release_ticks() {
+      auto ticks = std::move(held_ticks);
+      held_ticks.clear();
+      for (auto& open : ticks)
+        open();
+    }
     bool logged(std::string_view text) const {
       for (const auto& line : lines) {
         if (line.find(text) != std::string::npos) return true;
@@ -222,7 +237,9 @@ class World {
     }
   };
 
-  Run& start(etl::Flags f, bool json = false) {
+  // With hold_ticks, a -wait tick opens its round only when the test calls Run::release_ticks():
+  // the test decides what has ended by then, whatever the machine's load.
+  Run& start(etl::Flags f, bool json = false, bool hold_ticks = false) {
     auto run = std::make_unique<Run>();
     Run* r = run.get();
     r->flags = f;
@@ -237,6 +254,11 @@ class World {
       options.connect_timeout = 2s;
     };
     hooks.on_exit = [r](int status) { r->status = status; };
+    if (hold_ticks) {
+      hooks.hold_tick = [r](std::function<void()> open) {
+        r->held_ticks.push_back(std::move(open));
+      };
+    }
     hooks.on_task_change = [this, r](const heatblast::tasks::TaskChange& change) {
       if (change.record.phase == heatblast::tasks::Phase::launched &&
           change.previous_phase != heatblast::tasks::Phase::launched) {
@@ -359,7 +381,16 @@ TEST_CASE(
   etl::Flags flags = world.flags();
   flags.rounds = 3;
   const auto t0 = SteadyClock::now();
-  auto& run = world.start(flags);
+  auto& run = world.start(flags, false, true);
+  // Round k opens at tick k-1 once round k-1 has ended, so that it has every slot to fill (a
+  // task still running at the tick would keep its slot: see the slow task below).
+  for (int round = 2; round <= 3; ++round) {
+    world.wait_for(run, fmt::format("a tick, and round {} ended", round - 1), [&] {
+      return !run.held_ticks.empty() && run.stats().finished == 3u * (round - 1) &&
+             run.tasks().in_flight() == 0;
+    });
+    run.release_ticks();
+  }
   world.wait_exit(run);
 
   CHECK(run.status == 0);
@@ -394,14 +425,31 @@ TEST_CASE(
 TEST_CASE("a slow task keeps its slot and never blocks a tick") {
   World world;
   etl::Flags flags = world.flags();
-  flags.cmd = "case \"$MESOS_TASK_ID\" in etl-1-1.*) sleep 1.5;; *) sleep 0.1;; esac";
+  // etl-1-1 runs until the test creates the release file; the others end at once.
+  const std::string release = world.dir.str() + "/release";
+  flags.cmd = fmt::format(
+      "case \"$MESOS_TASK_ID\" in etl-1-1.*) while [ ! -e '{}' ]; do sleep 0.02; done;; *) "
+      "true;; esac",
+      release);
   flags.rounds = 3;
-  auto& run = world.start(flags);
-  // Round 2 starts while etl-1-1 still runs.
-  world.wait_for(run, "round 2", [&] { return run.launched_at.contains("etl-2-1"); });
-  const auto* slow = run.tasks().find("etl-1-1");
-  REQUIRE(slow != nullptr);
-  CHECK(slow->phase == heatblast::tasks::Phase::active);
+  auto& run = world.start(flags, false, true);
+  const auto slow_is_active = [&] {
+    const auto* slow = run.tasks().find("etl-1-1");
+    return slow != nullptr && slow->phase == heatblast::tasks::Phase::active;
+  };
+  // Rounds 2 and 3 open at a tick once the fast tasks before them ended, etl-1-1 still running.
+  for (int round = 2; round <= 3; ++round) {
+    world.wait_for(run, fmt::format("a tick, and round {}'s fast tasks ended", round - 1), [&] {
+      return !run.held_ticks.empty() && run.stats().finished == 2u * (round - 1) &&
+             run.tasks().in_flight() == 1 && slow_is_active();
+    });
+    run.release_ticks();
+  }
+  world.wait_for(run, "round 3 filled", [&] { return run.stats().rounds_filled == 3; });
+  CHECK(slow_is_active());
+  std::FILE* file = std::fopen(release.c_str(), "w");
+  REQUIRE(file != nullptr);
+  std::fclose(file);
   world.wait_exit(run);
 
   CHECK(run.status == 0);
@@ -409,7 +457,6 @@ TEST_CASE("a slow task keeps its slot and never blocks a tick") {
   CHECK(names_at_master(world) == std::set<std::string>{"etl-1-1", "etl-1-2", "etl-1-3", "etl-2-1",
                                                         "etl-2-2", "etl-3-1", "etl-3-2"});
   CHECK(run.stats().max_in_flight == 3);
-  CHECK(run.launched_at.at("etl-3-1") < run.launched_at.at("etl-1-1") + 1500ms);
   world.check_no_task_launched_twice();
   CHECK(world.violations.empty());
 }
@@ -432,6 +479,56 @@ TEST_CASE("maxtasks: never exceeded when ticks come faster than tasks end") {
   CHECK(run.stats().finished == run.stats().launched);
   CHECK(run.stats().launched == names_at_master(world).size());
   world.check_no_task_launched_twice();
+}
+
+// An agent of local-master with the given attributes ("rack:r1;level:2").
+lm::AgentSpec agent_with(const std::string& hostname, const std::string& attributes) {
+  auto resources = heatblast::parse_resources("cpus:4;mem:4096;disk:1024;ports:[31000-31099]");
+  auto parsed = lm::parse_attributes(attributes);
+  if (!resources || !parsed) throw std::runtime_error("bad agent in the test");
+  return lm::AgentSpec{hostname, std::move(*resources), std::move(*parsed)};
+}
+
+TEST_CASE("constraint: tasks run only on the agents whose attributes match every -constraint") {
+  World world(1, {agent_with("host-a", "rack:r1;level:2"), agent_with("host-b", "rack:r2;level:2"),
+                  agent_with("host-c", "rack:r2;level:3")});
+  etl::Flags flags = world.flags();
+  flags.cmd = "true";
+  flags.rounds = 2;
+  flags.constraints = {{"rack", "r2"}, {"level", "2"}};
+  std::set<std::string> hosts;
+  auto& run = world.start(flags);
+  world.wait_for(run, "round 1 launched", [&] {
+    for (const auto& record : run.tasks().records()) {
+      if (!record.hostname.empty()) hosts.insert(record.hostname);
+    }
+    return run.stats().rounds_filled >= 1;
+  });
+  world.wait_exit(run);
+  CHECK(run.status == 0);
+  CHECK(run.stats().launched == 6);
+  // The hosts of the offers the tasks were launched on, and what the log says.
+  CHECK(hosts == std::set<std::string>{"host-b"});
+  CHECK(run.logged("Launching task etl-1-1."));
+  CHECK(run.logged(" on host-b"));
+  CHECK_FALSE(run.logged(" on host-a"));
+  CHECK_FALSE(run.logged(" on host-c"));
+}
+
+TEST_CASE("constraint: no agent matches, nothing is launched, the offers are declined") {
+  World world(1, {agent_with("host-a", "rack:r1")});
+  etl::Flags flags = world.flags();
+  flags.constraints = {{"rack", "r2"}};
+  auto& run = world.start(flags);
+  world.wait_for(run, "offers declined for the constraint",
+                 [&] { return run.tasks().counters().offers_declined_for_constraints >= 1; });
+  CHECK(run.stats().launched == 0);
+  CHECK(run.tasks().in_flight() == 0);
+  CHECK(run.tasks().pending() == 3);
+  run.scheduler->shutdown();
+  world.wait_exit(run);
+  CHECK(run.status == 0);
+  CHECK(names_at_master(world).empty());
 }
 
 TEST_CASE("a failing command is reported and counted: exit status 1") {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -185,6 +186,21 @@ TEST_CASE("bad values: Go's one-line errors") {
   for (const auto& args : std::vector<std::vector<std::string>>{{"-cpu", "abc"}, {"-nope"}}) {
     CHECK(parse_error(args).find('\n') == std::string::npos);
   }
+}
+
+TEST_CASE("constraint: NAME=VALUE, repeatable, into the task constraints") {
+  CHECK(parse_ok({}).constraints.empty());
+  const Flags flags = parse_ok({"-constraint", "rack=r1", "--constraint=zone=a=b", "-constraint",
+                                "hostname=", "-constraint", "rack=r1"});
+  CHECK(flags.constraints ==
+        std::map<std::string, std::string>{{"rack", "r1"}, {"zone", "a=b"}, {"hostname", ""}});
+  CHECK(parse_error({"-constraint", "rack"}) ==
+        "invalid value \"rack\" for flag -constraint: must be NAME=VALUE");
+  CHECK(parse_error({"-constraint", "=r1"}) ==
+        "invalid value \"=r1\" for flag -constraint: must be NAME=VALUE");
+  CHECK(parse_error({"-constraint", "rack=r1", "-constraint", "rack=r2"}) ==
+        "invalid value \"rack=r2\" for flag -constraint: 'rack' is constrained to \"r1\" already");
+  CHECK(usage("etl-scheduler", kDefaults).find("  -constraint string\n") != std::string::npos);
 }
 
 TEST_CASE("a value may look like a flag, '--' ends the flags, positional arguments are refused") {
