@@ -14,6 +14,8 @@
 #include <boost/asio/post.hpp>
 
 #include "heatblast/task_state.hpp"
+#include "host_port.hpp"
+#include "machine.hpp"
 #include "scheduler_impl.hpp"
 
 namespace heatblast::samza {
@@ -30,9 +32,7 @@ std::chrono::milliseconds to_millis(double seconds) {
 }
 
 std::string host_name() {
-  char name[256] = {};
-  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
-  return name;
+  return apps::machine_hostname().value_or("localhost");
 }
 
 Result<std::string> read_secret(const std::string& path, std::string_view what) {
@@ -46,10 +46,6 @@ Result<std::string> read_secret(const std::string& path, std::string_view what) 
   if (text.empty())
     return fail(errc::invalid_argument, fmt::format("{} '{}' is empty", what, path));
   return text;
-}
-
-bool is_loopback(std::string_view address) {
-  return address.starts_with("127.") || address == "::1" || address == "localhost";
 }
 
 std::string state_name(const std::optional<TaskState>& state) {
@@ -182,7 +178,7 @@ Result<void> SamzaScheduler::Impl::start_api() {
   advertise_port_ = advertise_.substr(colon + 1);
   log_.info(fmt::format("REST API and status page on {}:{}; tasks reach it at {}",
                         flags_.listen_address, server_->port(), advertise_));
-  if (api_token_.empty() && !is_loopback(flags_.listen_address)) {
+  if (api_token_.empty() && !apps::is_loopback(flags_.listen_address)) {
     log_.warning(fmt::format(
         "the API on '{}' is open to anyone who reaches the port, and it runs commands on the "
         "cluster: give --api-token-file",
@@ -221,16 +217,25 @@ Result<scheduler::Options> SamzaScheduler::Impl::client_options() {
   return options;
 }
 
-FrameworkCallbacks SamzaScheduler::Impl::framework_callbacks() {
-  FrameworkCallbacks callbacks;
-  callbacks.on_change = [this](const tasks::TaskChange& change) { on_change(change); };
+scheduler::Handlers SamzaScheduler::Impl::framework_handlers() {
+  scheduler::Handlers callbacks;
   callbacks.on_event = [this](const mesos::v1::scheduler::Event& event) {
+    if (event.type() == mesos::v1::scheduler::Event::UPDATE) {
+      const auto& status = event.update().status();
+      reasons_[status.task_id().value()] =
+          status.has_reason() ? mesos::v1::TaskStatus::Reason_Name(status.reason()) : "";
+    }
     if (event.type() == mesos::v1::scheduler::Event::SUBSCRIBED) {
       ever_subscribed_ = true;
       log_.info(fmt::format("subscribed as framework '{}' to {}",
                             event.subscribed().framework_id().value(),
                             framework_->client().current_master()));
     }
+  };
+  callbacks.on_framework_id = [this](const mesos::v1::FrameworkID& id) {
+    // Stored before the SUBSCRIBED that names it is handled, so a restart resumes it.
+    if (auto saved = store_->set_framework_id(id.value()); !saved)
+      log_.error(fmt::format("cannot store the framework id: {}", saved.error().what()));
   };
   callbacks.on_fatal = [this](const Error& error) {
     const bool removed = error.code == make_error_code(errc::framework_removed);
@@ -275,8 +280,10 @@ Result<void> SamzaScheduler::Impl::start_framework() {
   if (hooks_.manager_options) hooks_.manager_options(manager);
 
   if (auto refreshed = refresh_stored_specs(); !refreshed) return refreshed;
-  framework_ = std::make_unique<Framework>(executor_, std::move(*options), std::move(manager),
-                                           *store_, framework_callbacks());
+  manager.store = store_.get();
+  framework_ = std::make_unique<tasks::Framework>(
+      executor_, std::move(*options), std::move(manager), framework_handlers(),
+      [this](const tasks::TaskChange& change) { on_change(change); });
   return framework_->start();
 }
 
@@ -408,7 +415,7 @@ void SamzaScheduler::Impl::advance_job_info(Job& job) {
       const auto limit = to_millis(flags_.job_info_timeout_seconds);
       const bool timed_out =
           record->launched_at && std::chrono::system_clock::now() - *record->launched_at >= limit;
-      const auto& reasons = framework_->last_reasons();
+      const auto& reasons = reasons_;
       const auto reason = reasons.find(record->task_id);
       const std::string detail = fmt::format(
           "{}{}{}", state_name(record->last_outcome),
@@ -555,7 +562,7 @@ void SamzaScheduler::Impl::on_change(const tasks::TaskChange& change) {
                           record.message.empty() ? "" : ": " + record.message));
     if (owner->container_id && is_terminal(*record.state) && !record.kill_requested &&
         job.state != JobState::killing) {
-      const auto& reasons = framework_->last_reasons();
+      const auto& reasons = reasons_;
       const auto reason = reasons.find(record.task_id);
       job.degraded = true;
       job.reason = fmt::format(
@@ -655,7 +662,7 @@ JobView SamzaScheduler::Impl::view_of(const Job& job) const {
   view.generation = job.generation;
   if (!framework_) return view;
   const auto& manager = framework_->tasks();
-  const auto& reasons = framework_->last_reasons();
+  const auto& reasons = reasons_;
   if (const auto* info = manager.find(job_info_task_name(job.spec.name))) {
     view.job_info_state =
         info->state ? state_name(info->state) : std::string(to_string(info->phase));
