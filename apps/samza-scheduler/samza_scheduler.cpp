@@ -52,6 +52,11 @@ std::string state_name(const std::optional<TaskState>& state) {
   return state ? mesos::v1::TaskState_Name(*state) : "";
 }
 
+// " (REASON_...)" for a job's status text, or nothing.
+std::string reason_suffix(const std::optional<mesos::v1::TaskStatus::Reason>& reason) {
+  return reason ? fmt::format(" ({})", mesos::v1::TaskStatus::Reason_Name(*reason)) : "";
+}
+
 }  // namespace
 
 std::string random_hex_token() {
@@ -220,11 +225,6 @@ Result<scheduler::Options> SamzaScheduler::Impl::client_options() {
 scheduler::Handlers SamzaScheduler::Impl::framework_handlers() {
   scheduler::Handlers callbacks;
   callbacks.on_event = [this](const mesos::v1::scheduler::Event& event) {
-    if (event.type() == mesos::v1::scheduler::Event::UPDATE) {
-      const auto& status = event.update().status();
-      reasons_[status.task_id().value()] =
-          status.has_reason() ? mesos::v1::TaskStatus::Reason_Name(status.reason()) : "";
-    }
     if (event.type() == mesos::v1::scheduler::Event::SUBSCRIBED) {
       ever_subscribed_ = true;
       log_.info(fmt::format("subscribed as framework '{}' to {}",
@@ -279,30 +279,34 @@ Result<void> SamzaScheduler::Impl::start_framework() {
   manager.min_revive_interval = to_millis(flags_.revive_interval_seconds);
   if (hooks_.manager_options) hooks_.manager_options(manager);
 
-  if (auto refreshed = refresh_stored_specs(); !refreshed) return refreshed;
   manager.store = store_.get();
   framework_ = std::make_unique<tasks::Framework>(
       executor_, std::move(*options), std::move(manager), framework_handlers(),
       [this](const tasks::TaskChange& change) { on_change(change); });
-  return framework_->start();
+  if (auto started = framework_->start(); !started) return started;
+  // Nothing is launched before this returns to the executor, so every relaunch of a loaded
+  // task already uses this scheduler's spec.
+  refresh_specs();
+  return {};
 }
 
 // The stored task specs carry the URLs and settings of the scheduler that launched them; a
-// relaunch after a restart must use this one's (another --advertise, for instance). Rewritten
-// before the TaskManager loads them.
-Result<void> SamzaScheduler::Impl::refresh_stored_specs() {
-  auto stored = store_->load_tasks();
-  if (!stored) return tl::unexpected(stored.error());
-  for (const auto& [spec, record] : *stored) {
-    auto owner = owner_of(spec.name);
+// relaunch after a restart must use this one's (another --advertise, for instance). A running
+// container keeps its run (update_spec leaves it alone).
+void SamzaScheduler::Impl::refresh_specs() {
+  auto& manager = framework_->tasks();
+  for (const auto& record : manager.records()) {
+    auto owner = owner_of(record.name);
     if (!owner) continue;
     auto job = jobs_.find(owner->job);
     if (job == jobs_.end()) continue;
     tasks::TaskSpec fresh = owner->container_id ? container_spec(job->second, *owner->container_id)
                                                 : job_info_spec(job->second);
-    if (auto saved = store_->save_task(fresh, record); !saved) return saved;
+    if (auto updated = manager.update_spec(std::move(fresh)); !updated) {
+      log_.error(fmt::format("cannot refresh the spec of task '{}': {}", record.name,
+                             updated.error().what()));
+    }
   }
-  return {};
 }
 
 void SamzaScheduler::Impl::start_over() {
@@ -415,12 +419,9 @@ void SamzaScheduler::Impl::advance_job_info(Job& job) {
       const auto limit = to_millis(flags_.job_info_timeout_seconds);
       const bool timed_out =
           record->launched_at && std::chrono::system_clock::now() - *record->launched_at >= limit;
-      const auto& reasons = reasons_;
-      const auto reason = reasons.find(record->task_id);
-      const std::string detail = fmt::format(
-          "{}{}{}", state_name(record->last_outcome),
-          reason != reasons.end() && !reason->second.empty() ? " (" + reason->second + ")" : "",
-          record->message.empty() ? "" : ": " + record->message);
+      const std::string detail =
+          fmt::format("{}{}{}", state_name(record->last_outcome), reason_suffix(record->reason),
+                      record->message.empty() ? "" : ": " + record->message);
       set_failed(job, timed_out && record->last_outcome == mesos::v1::TASK_KILLED
                           ? fmt::format("job-info task '{}' posted no model within {} s",
                                         record->task_id, flags_.job_info_timeout_seconds)
@@ -562,13 +563,10 @@ void SamzaScheduler::Impl::on_change(const tasks::TaskChange& change) {
                           record.message.empty() ? "" : ": " + record.message));
     if (owner->container_id && is_terminal(*record.state) && !record.kill_requested &&
         job.state != JobState::killing) {
-      const auto& reasons = reasons_;
-      const auto reason = reasons.find(record.task_id);
       job.degraded = true;
-      job.reason = fmt::format(
-          "container {}: {}{}{}", *owner->container_id, state_name(record.state),
-          reason != reasons.end() && !reason->second.empty() ? " (" + reason->second + ")" : "",
-          record.message.empty() ? "" : ": " + record.message);
+      job.reason = fmt::format("container {}: {}{}{}", *owner->container_id,
+                               state_name(record.state), reason_suffix(record.reason),
+                               record.message.empty() ? "" : ": " + record.message);
     }
   }
   post_advance(owner->job);
@@ -662,7 +660,6 @@ JobView SamzaScheduler::Impl::view_of(const Job& job) const {
   view.generation = job.generation;
   if (!framework_) return view;
   const auto& manager = framework_->tasks();
-  const auto& reasons = reasons_;
   if (const auto* info = manager.find(job_info_task_name(job.spec.name))) {
     view.job_info_state =
         info->state ? state_name(info->state) : std::string(to_string(info->phase));
@@ -683,9 +680,7 @@ JobView SamzaScheduler::Impl::view_of(const Job& job) const {
       container.phase = std::string(to_string(record->phase));
       container.message = record->message;
       container.restarts = std::max(0, record->launches - 1);
-      if (auto reason = reasons.find(record->task_id); reason != reasons.end()) {
-        container.reason = reason->second;
-      }
+      if (record->reason) container.reason = mesos::v1::TaskStatus::Reason_Name(*record->reason);
       if (record->state == mesos::v1::TASK_RUNNING) ++view.running;
     }
     view.restarts += container.restarts;

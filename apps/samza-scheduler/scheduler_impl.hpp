@@ -78,7 +78,7 @@ class SamzaScheduler::Impl : public std::enable_shared_from_this<Impl> {
   Result<scheduler::Options> client_options();
   scheduler::Handlers framework_handlers();
   void start_over();
-  Result<void> refresh_stored_specs();
+  void refresh_specs();
   Result<void> start_api();
   Result<void> save(const Job& job);
   void accept_model(Job& job, JobModel model);
@@ -119,8 +119,6 @@ class SamzaScheduler::Impl : public std::enable_shared_from_this<Impl> {
   std::shared_ptr<FileLock> lock_;
   std::unique_ptr<store::SqliteStore> store_;
   std::unique_ptr<tasks::Framework> framework_;
-  // The reason (TaskStatus.Reason name) of the latest status of each task id seen.
-  std::map<std::string, std::string> reasons_;
   std::unique_ptr<http::Server> server_;
   std::map<std::string, Job> jobs_;
   std::map<std::string, bool> advance_posted_;
