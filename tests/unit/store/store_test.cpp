@@ -223,8 +223,9 @@ TEST_CASE("store: a spec missing a proto2-required field is saved, not fatal", "
   CHECK(loaded->front().first.labels.labels_size() == 2);
 }
 
-TEST_CASE("store: a task's status reason is stored; rows without one, or with an unknown one, load",
-          "[store]") {
+TEST_CASE(
+    "store: a task's status reason is stored, and rows without one or with an unknown one load",
+    "[store]") {
   TempDir dir;
   const std::string path = (dir.path / "state.db").string();
   auto store = SqliteStore::open(path);
