@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "heatblast/scheduler.hpp"
+#include "host_port.hpp"
 
 namespace heatblast::samza {
 namespace {
@@ -62,10 +63,10 @@ const std::vector<FlagDef>& table() {
        }},
       {"listen", Type::string, "0.0.0.0:8181", "address:port of the REST API and status page",
        [](Flags& f, std::string_view v) -> Result<void> {
-         auto parsed = parse_host_port(v, true);
+         auto parsed = apps::parse_listen(v);
          if (!parsed) return tl::unexpected(parsed.error());
          f.listen = std::string(v);
-         f.listen_address = parsed->host;
+         f.listen_address = parsed->address;
          f.listen_port = parsed->port;
          return {};
        }},
@@ -140,27 +141,6 @@ const FlagDef* find_flag(std::string_view name) {
 }
 
 }  // namespace
-
-Result<HostPort> parse_host_port(std::string_view text, bool allow_empty_host) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string_view::npos) {
-    return fail(errc::invalid_argument, fmt::format("'{}': expected address:port", text));
-  }
-  std::string_view host = text.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  if (host.empty() && !allow_empty_host) {
-    return fail(errc::invalid_argument, fmt::format("'{}': the address is missing", text));
-  }
-  const std::string_view port_text = text.substr(colon + 1);
-  unsigned port = 0;
-  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
-    return fail(errc::invalid_argument, fmt::format("'{}': bad port", text));
-  }
-  return HostPort{host.empty() ? "0.0.0.0" : std::string(host), static_cast<std::uint16_t>(port)};
-}
 
 Result<Flags> parse_flags(const std::vector<std::string>& args, std::string_view default_user) {
   Flags flags;

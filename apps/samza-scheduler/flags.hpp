@@ -41,11 +41,4 @@ Result<Flags> parse_flags(const std::vector<std::string>& args, std::string_view
 // The flag table as help text.
 std::string usage(std::string_view program);
 
-// "host:port", "[v6]:port" or ":port" (every IPv4 address); the host must be an IP literal.
-struct HostPort {
-  std::string host;
-  std::uint16_t port = 0;
-};
-Result<HostPort> parse_host_port(std::string_view text, bool allow_empty_host);
-
 }  // namespace heatblast::samza

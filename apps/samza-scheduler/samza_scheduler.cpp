@@ -14,6 +14,8 @@
 #include <boost/asio/post.hpp>
 
 #include "heatblast/task_state.hpp"
+#include "host_port.hpp"
+#include "machine.hpp"
 #include "scheduler_impl.hpp"
 
 namespace heatblast::samza {
@@ -30,9 +32,7 @@ std::chrono::milliseconds to_millis(double seconds) {
 }
 
 std::string host_name() {
-  char name[256] = {};
-  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
-  return name;
+  return apps::machine_hostname().value_or("localhost");
 }
 
 Result<std::string> read_secret(const std::string& path, std::string_view what) {
@@ -48,12 +48,13 @@ Result<std::string> read_secret(const std::string& path, std::string_view what) 
   return text;
 }
 
-bool is_loopback(std::string_view address) {
-  return address.starts_with("127.") || address == "::1" || address == "localhost";
-}
-
 std::string state_name(const std::optional<TaskState>& state) {
   return state ? mesos::v1::TaskState_Name(*state) : "";
+}
+
+// " (REASON_...)" for a job's status text, or nothing.
+std::string reason_suffix(const std::optional<mesos::v1::TaskStatus::Reason>& reason) {
+  return reason ? fmt::format(" ({})", mesos::v1::TaskStatus::Reason_Name(*reason)) : "";
 }
 
 }  // namespace
@@ -182,7 +183,7 @@ Result<void> SamzaScheduler::Impl::start_api() {
   advertise_port_ = advertise_.substr(colon + 1);
   log_.info(fmt::format("REST API and status page on {}:{}; tasks reach it at {}",
                         flags_.listen_address, server_->port(), advertise_));
-  if (api_token_.empty() && !is_loopback(flags_.listen_address)) {
+  if (api_token_.empty() && !apps::is_loopback(flags_.listen_address)) {
     log_.warning(fmt::format(
         "the API on '{}' is open to anyone who reaches the port, and it runs commands on the "
         "cluster: give --api-token-file",
@@ -221,9 +222,8 @@ Result<scheduler::Options> SamzaScheduler::Impl::client_options() {
   return options;
 }
 
-FrameworkCallbacks SamzaScheduler::Impl::framework_callbacks() {
-  FrameworkCallbacks callbacks;
-  callbacks.on_change = [this](const tasks::TaskChange& change) { on_change(change); };
+scheduler::Handlers SamzaScheduler::Impl::framework_handlers() {
+  scheduler::Handlers callbacks;
   callbacks.on_event = [this](const mesos::v1::scheduler::Event& event) {
     if (event.type() == mesos::v1::scheduler::Event::SUBSCRIBED) {
       ever_subscribed_ = true;
@@ -231,6 +231,11 @@ FrameworkCallbacks SamzaScheduler::Impl::framework_callbacks() {
                             event.subscribed().framework_id().value(),
                             framework_->client().current_master()));
     }
+  };
+  callbacks.on_framework_id = [this](const mesos::v1::FrameworkID& id) {
+    // Stored before the SUBSCRIBED that names it is handled, so a restart resumes it.
+    if (auto saved = store_->set_framework_id(id.value()); !saved)
+      log_.error(fmt::format("cannot store the framework id: {}", saved.error().what()));
   };
   callbacks.on_fatal = [this](const Error& error) {
     const bool removed = error.code == make_error_code(errc::framework_removed);
@@ -274,28 +279,34 @@ Result<void> SamzaScheduler::Impl::start_framework() {
   manager.min_revive_interval = to_millis(flags_.revive_interval_seconds);
   if (hooks_.manager_options) hooks_.manager_options(manager);
 
-  if (auto refreshed = refresh_stored_specs(); !refreshed) return refreshed;
-  framework_ = std::make_unique<Framework>(executor_, std::move(*options), std::move(manager),
-                                           *store_, framework_callbacks());
-  return framework_->start();
+  manager.store = store_.get();
+  framework_ = std::make_unique<tasks::Framework>(
+      executor_, std::move(*options), std::move(manager), framework_handlers(),
+      [this](const tasks::TaskChange& change) { on_change(change); });
+  if (auto started = framework_->start(); !started) return started;
+  // Nothing is launched before this returns to the executor, so every relaunch of a loaded
+  // task already uses this scheduler's spec.
+  refresh_specs();
+  return {};
 }
 
 // The stored task specs carry the URLs and settings of the scheduler that launched them; a
-// relaunch after a restart must use this one's (another --advertise, for instance). Rewritten
-// before the TaskManager loads them.
-Result<void> SamzaScheduler::Impl::refresh_stored_specs() {
-  auto stored = store_->load_tasks();
-  if (!stored) return tl::unexpected(stored.error());
-  for (const auto& [spec, record] : *stored) {
-    auto owner = owner_of(spec.name);
+// relaunch after a restart must use this one's (another --advertise, for instance). A running
+// container keeps its run (update_spec leaves it alone).
+void SamzaScheduler::Impl::refresh_specs() {
+  auto& manager = framework_->tasks();
+  for (const auto& record : manager.records()) {
+    auto owner = owner_of(record.name);
     if (!owner) continue;
     auto job = jobs_.find(owner->job);
     if (job == jobs_.end()) continue;
     tasks::TaskSpec fresh = owner->container_id ? container_spec(job->second, *owner->container_id)
                                                 : job_info_spec(job->second);
-    if (auto saved = store_->save_task(fresh, record); !saved) return saved;
+    if (auto updated = manager.update_spec(std::move(fresh)); !updated) {
+      log_.error(fmt::format("cannot refresh the spec of task '{}': {}", record.name,
+                             updated.error().what()));
+    }
   }
-  return {};
 }
 
 void SamzaScheduler::Impl::start_over() {
@@ -408,12 +419,9 @@ void SamzaScheduler::Impl::advance_job_info(Job& job) {
       const auto limit = to_millis(flags_.job_info_timeout_seconds);
       const bool timed_out =
           record->launched_at && std::chrono::system_clock::now() - *record->launched_at >= limit;
-      const auto& reasons = framework_->last_reasons();
-      const auto reason = reasons.find(record->task_id);
-      const std::string detail = fmt::format(
-          "{}{}{}", state_name(record->last_outcome),
-          reason != reasons.end() && !reason->second.empty() ? " (" + reason->second + ")" : "",
-          record->message.empty() ? "" : ": " + record->message);
+      const std::string detail =
+          fmt::format("{}{}{}", state_name(record->last_outcome), reason_suffix(record->reason),
+                      record->message.empty() ? "" : ": " + record->message);
       set_failed(job, timed_out && record->last_outcome == mesos::v1::TASK_KILLED
                           ? fmt::format("job-info task '{}' posted no model within {} s",
                                         record->task_id, flags_.job_info_timeout_seconds)
@@ -555,13 +563,10 @@ void SamzaScheduler::Impl::on_change(const tasks::TaskChange& change) {
                           record.message.empty() ? "" : ": " + record.message));
     if (owner->container_id && is_terminal(*record.state) && !record.kill_requested &&
         job.state != JobState::killing) {
-      const auto& reasons = framework_->last_reasons();
-      const auto reason = reasons.find(record.task_id);
       job.degraded = true;
-      job.reason = fmt::format(
-          "container {}: {}{}{}", *owner->container_id, state_name(record.state),
-          reason != reasons.end() && !reason->second.empty() ? " (" + reason->second + ")" : "",
-          record.message.empty() ? "" : ": " + record.message);
+      job.reason = fmt::format("container {}: {}{}{}", *owner->container_id,
+                               state_name(record.state), reason_suffix(record.reason),
+                               record.message.empty() ? "" : ": " + record.message);
     }
   }
   post_advance(owner->job);
@@ -655,7 +660,6 @@ JobView SamzaScheduler::Impl::view_of(const Job& job) const {
   view.generation = job.generation;
   if (!framework_) return view;
   const auto& manager = framework_->tasks();
-  const auto& reasons = framework_->last_reasons();
   if (const auto* info = manager.find(job_info_task_name(job.spec.name))) {
     view.job_info_state =
         info->state ? state_name(info->state) : std::string(to_string(info->phase));
@@ -676,9 +680,7 @@ JobView SamzaScheduler::Impl::view_of(const Job& job) const {
       container.phase = std::string(to_string(record->phase));
       container.message = record->message;
       container.restarts = std::max(0, record->launches - 1);
-      if (auto reason = reasons.find(record->task_id); reason != reasons.end()) {
-        container.reason = reason->second;
-      }
+      if (record->reason) container.reason = mesos::v1::TaskStatus::Reason_Name(*record->reason);
       if (record->state == mesos::v1::TASK_RUNNING) ++view.running;
     }
     view.restarts += container.restarts;

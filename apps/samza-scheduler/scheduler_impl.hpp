@@ -12,7 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "flags.hpp"
-#include "framework_wiring.hpp"
+#include "heatblast/framework.hpp"
 #include "heatblast/http_server.hpp"
 #include "heatblast/store.hpp"
 #include "job.hpp"
@@ -76,9 +76,9 @@ class SamzaScheduler::Impl : public std::enable_shared_from_this<Impl> {
   Result<void> load_jobs();
   Result<void> start_framework();
   Result<scheduler::Options> client_options();
-  FrameworkCallbacks framework_callbacks();
+  scheduler::Handlers framework_handlers();
   void start_over();
-  Result<void> refresh_stored_specs();
+  void refresh_specs();
   Result<void> start_api();
   Result<void> save(const Job& job);
   void accept_model(Job& job, JobModel model);
@@ -118,7 +118,7 @@ class SamzaScheduler::Impl : public std::enable_shared_from_this<Impl> {
 
   std::shared_ptr<FileLock> lock_;
   std::unique_ptr<store::SqliteStore> store_;
-  std::unique_ptr<Framework> framework_;
+  std::unique_ptr<tasks::Framework> framework_;
   std::unique_ptr<http::Server> server_;
   std::map<std::string, Job> jobs_;
   std::map<std::string, bool> advance_posted_;

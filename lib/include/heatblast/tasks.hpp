@@ -79,7 +79,10 @@ struct TaskRecord {
   std::string hostname;
   std::optional<mesos::v1::TaskState> state;  // latest Mesos state of the current run
   std::string message;                        // latest status message
-  int launches = 0;                           // runs started so far
+  // TaskStatus.reason of the latest status of the current run; none when that status had no
+  // reason (or before the first status). Stored; records saved before it existed load without.
+  std::optional<mesos::v1::TaskStatus::Reason> reason;
+  int launches = 0;  // runs started so far
   // Relaunches decided so far, counted against RestartOptions::max_restarts, and how far the
   // relaunch delay has grown. Both are stored, so a restarted program keeps the limit and the
   // delay of a task in a crash loop.
@@ -181,6 +184,16 @@ class TaskManager {
   Result<void> add(TaskSpec spec);
   // Kills the task's current run and never relaunches it; it becomes `done` when it ended.
   Result<void> kill(const std::string& name);
+  // Replaces the spec of the wanted task `spec.name` (a new image, new URLs or environment,
+  // other resources or restart options), keeping its record: phase, restarts, backoff, the
+  // current run. It is stored at once.
+  //   - pending or backing off: the next launch uses the new spec;
+  //   - launched or active: nothing happens to the current run (no kill, no relaunch, its
+  //     timeout stays as launched); the new spec applies from its next launch, if the restart
+  //     policy (the new one) relaunches it;
+  //   - done: stored only; nothing launches.
+  // errc::invalid_argument: no such task, or a spec that add() would refuse.
+  Result<void> update_spec(TaskSpec spec);
   // Forgets a task that is done (errc::invalid_argument when it still runs: kill it first).
   Result<void> remove(const std::string& name);
 

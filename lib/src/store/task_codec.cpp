@@ -43,6 +43,7 @@ StoredTask to_stored(const tasks::TaskSpec& spec, const tasks::TaskRecord& recor
   out.set_hostname(record.hostname);
   if (record.state) out.set_state(*record.state);
   out.set_message(record.message);
+  if (record.reason) out.set_reason(*record.reason);
   out.set_launches(record.launches);
   out.set_kill_requested(record.kill_requested);
   if (record.launched_at) {
@@ -103,6 +104,10 @@ std::pair<tasks::TaskSpec, tasks::TaskRecord> from_stored(const StoredTask& in) 
     record.state = static_cast<mesos::v1::TaskState>(in.state());
   }
   record.message = in.message();
+  // A reason this build does not know (a newer Mesos's) is dropped rather than kept as garbage.
+  if (in.has_reason() && mesos::v1::TaskStatus::Reason_IsValid(in.reason())) {
+    record.reason = static_cast<mesos::v1::TaskStatus::Reason>(in.reason());
+  }
   record.launches = in.launches();
   record.kill_requested = in.kill_requested();
   if (in.has_launched_at_ns()) {

@@ -89,13 +89,13 @@ Result<void> TaskManager::Impl::load() {
   return {};
 }
 
-Result<void> TaskManager::Impl::add(TaskSpec spec) {
+namespace {
+
+// What add() and update_spec() refuse.
+Result<void> check_spec(const TaskSpec& spec) {
   if (spec.name.empty() || spec.name.find_first_of("/\\ \t\n") != std::string::npos) {
     return fail(errc::invalid_argument,
                 fmt::format("task name '{}' is empty or has '/', '\\' or blanks", spec.name));
-  }
-  if (entries_.contains(spec.name)) {
-    return fail(errc::invalid_argument, fmt::format("task '{}' already exists", spec.name));
   }
   if (!spec.command.has_value() && !spec.container) {
     return fail(errc::invalid_argument, fmt::format("task '{}' has no command", spec.name));
@@ -106,6 +106,16 @@ Result<void> TaskManager::Impl::add(TaskSpec spec) {
         errc::invalid_argument,
         fmt::format("task '{}' needs some resources (Mesos refuses a task without)", spec.name));
   }
+  return {};
+}
+
+}  // namespace
+
+Result<void> TaskManager::Impl::add(TaskSpec spec) {
+  if (auto checked = check_spec(spec); !checked) return checked;
+  if (entries_.contains(spec.name)) {
+    return fail(errc::invalid_argument, fmt::format("task '{}' already exists", spec.name));
+  }
   TaskRecord record;
   record.name = spec.name;
   Entry entry(std::move(spec), std::move(record));
@@ -114,6 +124,22 @@ Result<void> TaskManager::Impl::add(TaskSpec spec) {
   persist(it->second);
   report(it->second, Phase::pending, std::nullopt);
   want_offers();
+  return {};
+}
+
+Result<void> TaskManager::Impl::update_spec(TaskSpec spec) {
+  if (auto checked = check_spec(spec); !checked) return checked;
+  auto it = entries_.find(spec.name);
+  if (it == entries_.end())
+    return fail(errc::invalid_argument, fmt::format("no task '{}'", spec.name));
+  Entry& entry = it->second;
+  entry.spec = std::move(spec);
+  // The delay grown so far stays; the new options bound it from the next relaunch on.
+  entry.backoff = scheduler::Backoff(entry.spec.restart.backoff);
+  entry.backoff.set_attempts(entry.record.backoff_attempts);
+  persist(entry);
+  // Other resources or constraints may fit offers that the old ones did not.
+  if (entry.record.phase == Phase::pending) want_offers();
   return {};
 }
 
@@ -371,6 +397,7 @@ mesos::v1::TaskInfo TaskManager::Impl::task_info(Entry& entry, const mesos::v1::
   entry.record.hostname = offer.hostname();
   entry.record.state.reset();
   entry.record.message.clear();
+  entry.record.reason.reset();
   entry.record.retry_at.reset();
   entry.record.starved = false;
   entry.waiting_since.reset();
@@ -475,6 +502,7 @@ void TaskManager::Impl::on_status(const mesos::v1::TaskStatus& status) {
   const auto previous_state = entry->record.state;
   entry->record.state = status.state();
   if (status.has_message()) entry->record.message = status.message();
+  entry->record.reason = status.has_reason() ? std::optional(status.reason()) : std::nullopt;
   if (status.has_agent_id()) entry->record.agent_id = status.agent_id().value();
 
   // A partition-aware master answers reconciliation for a task it never knew with
@@ -649,6 +677,10 @@ Result<void> TaskManager::load() {
 Result<void> TaskManager::add(TaskSpec spec) {
   return impl_->add(std::move(spec));
 }
+Result<void> TaskManager::update_spec(TaskSpec spec) {
+  return impl_->update_spec(std::move(spec));
+}
+
 Result<void> TaskManager::kill(const std::string& name) {
   return impl_->kill(name);
 }

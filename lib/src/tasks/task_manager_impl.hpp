@@ -37,6 +37,7 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
 
   Result<void> load();
   Result<void> add(TaskSpec spec);
+  Result<void> update_spec(TaskSpec spec);
   Result<void> kill(const std::string& name);
   Result<void> remove(const std::string& name);
   void handle_event(const Event& event);

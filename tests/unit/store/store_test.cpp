@@ -222,3 +222,44 @@ TEST_CASE("store: a spec missing a proto2-required field is saved, not fatal", "
   REQUIRE(loaded->size() == 1);
   CHECK(loaded->front().first.labels.labels_size() == 2);
 }
+
+TEST_CASE(
+    "store: a task's status reason is stored, and rows without one or with an unknown one load",
+    "[store]") {
+  TempDir dir;
+  const std::string path = (dir.path / "state.db").string();
+  auto store = SqliteStore::open(path);
+  REQUIRE(store.has_value());
+  tasks::TaskRecord record;
+  record.name = "web";
+  record.state = mesos::v1::TASK_FAILED;
+  record.reason = mesos::v1::TaskStatus::REASON_CONTAINER_LIMITATION_MEMORY;
+  REQUIRE((*store)->save_task(full_spec(), record).has_value());
+  auto loaded = (*store)->load_tasks();
+  REQUIRE(loaded.has_value());
+  REQUIRE(loaded->size() == 1);
+  CHECK(loaded->front().second.reason == mesos::v1::TaskStatus::REASON_CONTAINER_LIMITATION_MEMORY);
+
+  // A row as written before records had a reason: the field is absent.
+  record.reason.reset();
+  REQUIRE((*store)->save_task(full_spec(), record).has_value());
+  loaded = (*store)->load_tasks();
+  REQUIRE(loaded.has_value());
+  REQUIRE(loaded->size() == 1);
+  CHECK_FALSE(loaded->front().second.reason);
+  CHECK(loaded->front().second.state == mesos::v1::TASK_FAILED);
+
+  // A reason number this build does not know (field 43, varint 9999), as a newer Mesos might
+  // report: the row loads, without the reason.
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, "UPDATE tasks SET record = record || x'd8028f4e'", nullptr, nullptr,
+                       nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+  loaded = (*store)->load_tasks();
+  REQUIRE(loaded.has_value());
+  REQUIRE(loaded->size() == 1);
+  CHECK_FALSE(loaded->front().second.reason);
+  CHECK(loaded->front().second.state == mesos::v1::TASK_FAILED);
+  CHECK(loaded->front().first.name == "web");
+}

@@ -685,3 +685,104 @@ TEST_CASE("tasks: a repeated earlier state of an ended run does not bring it bac
   CHECK(h.phase("once") == Phase::backing_off);
   CHECK(h.manager->find("once")->restarts == 1);
 }
+
+TEST_CASE("tasks: the record keeps the latest status's reason, stored, cleared at a relaunch",
+          "[tasks]") {
+  FlakyStore store;
+  auto options = fast();
+  options.store = &store;
+  Harness h(options);
+  REQUIRE(h.manager->add(spec("svc", RestartPolicy::on_failure)).has_value());
+  h.subscribe();
+  h.offer(1, 1024);
+  const auto first = h.launched(1);
+  REQUIRE(first.size() == 1);
+  const std::string id = first[0].task_id().value();
+
+  h.status(id, mesos::v1::TASK_RUNNING, mesos::v1::TaskStatus::REASON_RECONCILIATION);
+  REQUIRE(run_until(h.io, [&] { return h.phase("svc") == Phase::active; }));
+  CHECK(h.manager->find("svc")->reason == mesos::v1::TaskStatus::REASON_RECONCILIATION);
+  // A later status without a reason: the old one no longer describes the run.
+  h.status(id, mesos::v1::TASK_RUNNING);
+  REQUIRE(run_until(h.io, [&] { return !h.manager->find("svc")->reason; }));
+
+  h.status(id, mesos::v1::TASK_FAILED, mesos::v1::TaskStatus::REASON_CONTAINER_LIMITATION_MEMORY);
+  REQUIRE(run_until(h.io, [&] { return h.phase("svc") == Phase::backing_off; }));
+  CHECK(h.manager->find("svc")->reason ==
+        mesos::v1::TaskStatus::REASON_CONTAINER_LIMITATION_MEMORY);
+  CHECK(store.saved.at("svc").second.reason ==
+        mesos::v1::TaskStatus::REASON_CONTAINER_LIMITATION_MEMORY);
+
+  const auto revives = h.calls(Call::REVIVE).size();
+  REQUIRE(run_until(
+      h.io, [&] { return h.calls(Call::REVIVE).size() > revives; }, 2s));
+  h.offer(1, 1024);
+  REQUIRE(h.launched(2).size() == 1);
+  CHECK_FALSE(h.manager->find("svc")->reason);
+}
+
+TEST_CASE("tasks: update_spec changes the next launch, never the current run", "[tasks]") {
+  FlakyStore store;
+  auto options = fast();
+  options.store = &store;
+  Harness h(options);
+  REQUIRE(h.manager->add(spec("waiting")).has_value());
+  REQUIRE(h.manager->add(spec("svc", RestartPolicy::on_failure)).has_value());
+
+  SECTION("bad calls change nothing") {
+    CHECK(h.manager->update_spec(spec("nobody")).error().code == errc::invalid_argument);
+    auto empty = spec("svc");
+    empty.resources = {};
+    CHECK(h.manager->update_spec(empty).error().code == errc::invalid_argument);
+    CHECK(store.saved.at("svc").first.resources.scalars.at("cpus") == 0.5);
+  }
+
+  SECTION("pending: the first launch uses the new spec; running: kept until the relaunch") {
+    auto renewed = spec("waiting");
+    renewed.command.set_value("run-new");
+    REQUIRE(h.manager->update_spec(renewed).has_value());
+    CHECK(store.saved.at("waiting").first.command.value() == "run-new");
+    CHECK(h.phase("waiting") == Phase::pending);
+
+    h.subscribe();
+    h.offer(2, 1024);
+    const auto first = h.launched(1);
+    REQUIRE(first.size() == 2);
+    std::map<std::string, mesos::v1::TaskInfo> by_name;
+    for (const auto& task : first)
+      by_name[task.name()] = task;
+    CHECK(by_name.at("waiting").command().value() == "run-new");
+    CHECK(by_name.at("svc").command().value() == "run-it");
+
+    const std::string svc_id = by_name.at("svc").task_id().value();
+    h.status(svc_id, mesos::v1::TASK_RUNNING);
+    REQUIRE(run_until(h.io, [&] { return h.phase("svc") == Phase::active; }));
+    auto next = spec("svc", RestartPolicy::on_failure);
+    next.command.set_value("run-v2");
+    next.resources.scalars["mem"] = 256;
+    REQUIRE(h.manager->update_spec(next).has_value());
+    CHECK(store.saved.at("svc").first.command.value() == "run-v2");
+    // The run goes on: no KILL, same task id, same phase, launches unchanged.
+    h.offer(2, 1024);
+    REQUIRE(run_until(h.io, [&] { return !h.calls(Call::DECLINE).empty(); }));
+    CHECK(h.calls(Call::KILL).empty());
+    CHECK(h.calls(Call::ACCEPT).size() == 1);
+    CHECK(h.phase("svc") == Phase::active);
+    CHECK(h.manager->find("svc")->task_id == svc_id);
+    CHECK(h.manager->find("svc")->launches == 1);
+
+    h.status(svc_id, mesos::v1::TASK_FAILED);
+    REQUIRE(run_until(h.io, [&] { return h.phase("svc") == Phase::backing_off; }));
+    const auto revives = h.calls(Call::REVIVE).size();
+    REQUIRE(run_until(
+        h.io, [&] { return h.calls(Call::REVIVE).size() > revives; }, 2s));
+    h.offer(2, 1024);
+    const auto second = h.launched(2);
+    REQUIRE(second.size() == 1);
+    CHECK(second[0].command().value() == "run-v2");
+    auto taken = heatblast::Resources::from_proto(second[0].resources());
+    REQUIRE(taken.has_value());
+    CHECK(taken->scalar("mem") == 256);
+    CHECK(h.manager->find("svc")->launches == 2);
+  }
+}
