@@ -5,6 +5,7 @@
 #include <atomic>
 #include <charconv>
 #include <condition_variable>
+#include <cstdio>
 #include <mutex>
 #include <thread>
 
@@ -110,6 +111,7 @@ struct Shared {
   Figures figures;  // merged in by each thread at its end; counts also updated as it goes
   std::atomic<std::uint64_t> done{0};
   std::atomic<std::uint64_t> errors{0};
+  std::string first_error;  // under `mutex`: what the first failed query said
 };
 
 void run_connection(const WorkerOptions& options, Target& target, Shared& shared,
@@ -134,7 +136,10 @@ void run_connection(const WorkerOptions& options, Target& target, Shared& shared
     ++mine.queries;
     if (!result) {
       ++mine.errors;
-      shared.errors.fetch_add(1);
+      if (shared.errors.fetch_add(1) == 0) {
+        std::lock_guard lock(shared.mutex);
+        shared.first_error = result.error().what();
+      }
     }
     shared.done.fetch_add(1);
   }
@@ -266,6 +271,9 @@ Result<Figures> run_worker(const WorkerOptions& options) {
   progress.join();
 
   Figures figures = std::move(shared.figures);
+  if (!shared.first_error.empty())
+    std::fprintf(stderr, "load-worker: %llu queries failed; the first: %s\n",
+                 static_cast<unsigned long long>(figures.errors), shared.first_error.c_str());
   figures.duration_us = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count());
   if (!options.report_to.empty()) {
