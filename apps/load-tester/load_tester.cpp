@@ -210,6 +210,23 @@ Figures LoadTester::totals() const {
   return all;
 }
 
+std::string LoadTester::progress_line() {
+  const auto now = std::chrono::steady_clock::now();
+  const auto all = totals();
+  const auto since =
+      progress_at_ == std::chrono::steady_clock::time_point() ? started_at_ : progress_at_;
+  const double seconds = std::chrono::duration<double>(now - since).count();
+  const double rate =
+      seconds > 0
+          ? static_cast<double>(all.queries - std::min(all.queries, progress_queries_)) / seconds
+          : 0;
+  progress_queries_ = all.queries;
+  progress_at_ = now;
+  return fmt::format("{}/{} queries, {} tasks running, {} errors, {:.0f} queries/s", all.queries,
+                     flags_.total_queries, framework_ ? framework_->tasks().in_flight() : 0,
+                     all.errors, rate);
+}
+
 std::string LoadTester::report() const {
   const auto end = finished_ ? ended_at_ : std::chrono::steady_clock::now();
   const double seconds = std::chrono::duration<double>(end - started_at_).count();

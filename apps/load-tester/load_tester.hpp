@@ -63,6 +63,9 @@ class LoadTester {
 
   // The merged figures of every task so far.
   Figures totals() const;
+  // One progress line: queries done of the total, tasks running, errors, and the throughput
+  // since the last call (the first call: since the start).
+  std::string progress_line();
   // The report in --report's format.
   std::string report() const;
   // Most tasks launched or running at once, as the TaskManager counted them.
@@ -99,6 +102,8 @@ class LoadTester {
   bool finished_ = false;
   std::chrono::steady_clock::time_point started_at_;
   std::chrono::steady_clock::time_point ended_at_;
+  std::uint64_t progress_queries_ = 0;
+  std::chrono::steady_clock::time_point progress_at_;
 };
 
 // The report of a run, in text (with an ASCII latency histogram) or JSON.

@@ -12,11 +12,27 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "flags.hpp"
 #include "load_tester.hpp"
 
 namespace load = heatblast::load;
+
+namespace {
+
+// The progress line on stderr: redrawn in place on a terminal, one plain line a second otherwise.
+void show_progress(boost::asio::steady_timer& timer, load::LoadTester& tester, bool terminal) {
+  timer.expires_after(std::chrono::seconds(1));
+  timer.async_wait([&timer, &tester, terminal](boost::system::error_code ec) {
+    if (ec) return;
+    const auto line = tester.progress_line();
+    std::fprintf(stderr, terminal ? "\r\033[K%s" : "%s\n", line.c_str());
+    show_progress(timer, tester, terminal);
+  });
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   auto flags = load::parse_flags(std::vector<std::string>(argv + 1, argv + argc));
@@ -53,7 +69,11 @@ int main(int argc, char** argv) {
   }
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](auto, int) { tester.abort(); });
+  const bool terminal = ::isatty(STDERR_FILENO) == 1;
+  boost::asio::steady_timer progress(io);
+  show_progress(progress, tester, terminal);
   io.run();
+  if (terminal) std::fputs("\n", stderr);
   std::fputs(tester.report().c_str(), stdout);
   return status;
 }

@@ -110,6 +110,8 @@ TEST_CASE("load-tester: 1000 queries, 100 per task, parallelism 3") {
   }
   const auto report = run.tester->report();
   CHECK(report.rfind("{\"queries\":1000,\"errors\":0,", 0) == 0);
+  CHECK(run.tester->progress_line().rfind("1000/1000 queries, 0 tasks running, 0 errors, ", 0) ==
+        0);
 }
 
 TEST_CASE("load-tester: the remainder goes to the last task; failed queries are counted") {
