@@ -73,7 +73,7 @@ TEST_CASE("merged figures: percentiles of the merged histogram, not an average")
   CHECK(run.latency.max() == 50000);
 }
 
-TEST_CASE("figures survive encode and decode; bad input is refused") {
+TEST_CASE("figures survive encode and decode, bad input is refused") {
   load::Figures f;
   std::mt19937_64 random(7);
   for (int i = 0; i < 5000; ++i)

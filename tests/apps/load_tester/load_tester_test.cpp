@@ -114,7 +114,7 @@ TEST_CASE("load-tester: 1000 queries, 100 per task, parallelism 3") {
         0);
 }
 
-TEST_CASE("load-tester: the remainder goes to the last task; failed queries are counted") {
+TEST_CASE("load-tester: the remainder goes to the last task, failed queries are counted") {
   Run run(/*fail_every_other=*/true);
   auto flags = run.flags();
   flags.total_queries = 250;
