@@ -1,0 +1,114 @@
+// heatblast::load::LoadTester: the load-tester scheduler. Splits --total-queries into tasks of
+// --queries-per-task, runs them through a TaskManager whose max_in_flight is --parallelism (so
+// never P+1 at once), collects the figures the workers post to its HTTP endpoint, and when every
+// task has ended (not merely been launched) merges them into one report.
+//
+// Failed or lost tasks: each is counted. Its share minus the queries its worker last reported
+// done is re-queued as a new task (the report says how many queries were re-queued). Queries a
+// worker sent after its last progress report (every 0.5 s) cannot be known and may be sent again;
+// the report says so. More than --max-failed-tasks failures abort the run: the running tasks are
+// killed, the report is written, exit status 1.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include "figures.hpp"
+#include "flags.hpp"
+#include "heatblast/framework.hpp"
+#include "heatblast/http_server.hpp"
+
+namespace heatblast::load {
+
+// One task of the run, as the load-tester knows it.
+struct TaskResult {
+  std::string name;
+  std::uint64_t share = 0;  // queries it was given
+  std::string task_id;
+  std::string agent;
+  Figures figures;            // the latest the worker posted
+  bool final_report = false;  // the worker's last post arrived
+  std::optional<mesos::v1::TaskState> outcome;
+};
+
+struct LoadTesterHooks {
+  // Called once, on the executor, when the run is over (the report is ready): 0 clean run, 1
+  // errors, failed tasks or an aborted run, 2 the master could not be reached.
+  std::function<void(int status)> on_exit;
+  std::function<void(std::string_view line)> on_log;
+};
+
+// All members run on `executor`. Construct, then start().
+class LoadTester {
+ public:
+  // `worker` is the load-worker program each task runs.
+  LoadTester(boost::asio::any_io_executor executor, Flags flags, std::string worker,
+             LoadTesterHooks hooks);
+  ~LoadTester();
+  LoadTester(const LoadTester&) = delete;
+  LoadTester& operator=(const LoadTester&) = delete;
+
+  // Binds --listen, adds the tasks and subscribes. Errors: a bad --master or --listen, a port
+  // in use, --advertise not given when the host has no name.
+  Result<void> start();
+  // Kills every task and ends the run with status 1 once they have ended.
+  void abort();
+
+  // The merged figures of every task so far.
+  Figures totals() const;
+  // One progress line: queries done of the total, tasks running, errors, and the throughput
+  // since the last call (the first call: since the start).
+  std::string progress_line();
+  // The report in --report's format.
+  std::string report() const;
+  // Most tasks launched or running at once, as the TaskManager counted them.
+  std::size_t peak_in_flight() const { return peak_in_flight_; }
+  std::size_t failed_tasks() const { return failed_tasks_; }
+  std::uint64_t requeued_queries() const { return requeued_queries_; }
+  const std::map<std::string, TaskResult>& task_results() const { return results_; }
+  std::uint16_t port() const { return server_ ? server_->port() : 0; }
+  // The framework, once started (for tests).
+  tasks::Framework* framework() { return framework_.get(); }
+
+ private:
+  void add_task(std::uint64_t share);
+  void on_change(const tasks::TaskChange& change);
+  void task_ended(const tasks::TaskRecord& record);
+  void handle_figures(const http::ServerRequest& request, http::Responder responder);
+  void finish(int status);
+  void log(std::string_view line) const;
+
+  boost::asio::any_io_executor executor_;
+  Flags flags_;
+  std::string worker_;
+  LoadTesterHooks hooks_;
+  std::unique_ptr<http::Server> server_;
+  std::unique_ptr<tasks::Framework> framework_;
+  std::string report_to_;
+  double task_rate_ = 0;
+  std::map<std::string, TaskResult> results_;
+  std::size_t next_task_ = 0;
+  std::size_t peak_in_flight_ = 0;
+  std::size_t failed_tasks_ = 0;
+  std::uint64_t requeued_queries_ = 0;
+  bool aborting_ = false;
+  bool finished_ = false;
+  std::chrono::steady_clock::time_point started_at_;
+  std::chrono::steady_clock::time_point ended_at_;
+  std::uint64_t progress_queries_ = 0;
+  std::chrono::steady_clock::time_point progress_at_;
+};
+
+// The report of a run, in text (with an ASCII latency histogram) or JSON.
+std::string format_report(ReportFormat format, const Figures& totals,
+                          const std::map<std::string, TaskResult>& tasks, double seconds,
+                          std::size_t failed_tasks, std::uint64_t requeued_queries);
+
+}  // namespace heatblast::load
