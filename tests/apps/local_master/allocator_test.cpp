@@ -94,7 +94,7 @@ TEST_CASE("Allocator: ACCEPT takes offers, returns what is unused under a filter
   CHECK(allocator.find_agent("a1")->used.empty());
 }
 
-TEST_CASE("Allocator: filters apply to subsets of what was declined; REVIVE clears them") {
+TEST_CASE("Allocator: filters apply to subsets of what was declined, REVIVE clears them") {
   Allocator allocator({"m", seconds(5), std::nullopt});
   allocator.add_agent(agent_id("a1"), {"h1", resources("cpus:4;mem:1024"), {}});
   allocator.set_framework("f", active());
@@ -119,7 +119,7 @@ TEST_CASE("Allocator: filters apply to subsets of what was declined; REVIVE clea
   }
 }
 
-TEST_CASE("Allocator: suppressed roles get nothing; reserved resources go to their role") {
+TEST_CASE("Allocator: suppressed roles get nothing, reserved resources go to their role") {
   Allocator allocator({"m", seconds(5), std::nullopt});
   allocator.add_agent(agent_id("a1"),
                       {"h1", resources("cpus:2;mem:256;cpus(web):1;mem(web):64"), {}});
@@ -157,7 +157,7 @@ TEST_CASE("Allocator: offers of several agents cannot be aggregated") {
   CHECK(allocator.offers().size() == 2);  // nothing removed on error
 }
 
-TEST_CASE("Allocator: tiny leftovers are not offered; deactivated frameworks lose offers") {
+TEST_CASE("Allocator: tiny leftovers are not offered, deactivated frameworks lose offers") {
   Allocator allocator({"m", seconds(5), std::nullopt});
   allocator.add_agent(agent_id("a1"), {"h1", resources("cpus:0.005;mem:16;disk:100"), {}});
   allocator.set_framework("f", active());

@@ -438,7 +438,7 @@ TEST_CASE("MULTI_ROLE frameworks get offers with allocation_info") {
   }
 }
 
-TEST_CASE("a launched task goes STARTING, RUNNING, FINISHED; each update is re-sent until acked") {
+TEST_CASE("a launched task goes STARTING, RUNNING, FINISHED, each update is re-sent until acked") {
   Harness h;
   auto sub = h.subscribe(framework_info("fw"));
   auto offers = h.offers(sub);
@@ -568,7 +568,7 @@ TEST_CASE("the default decline filter is 5 seconds") {
   CHECK(h.offers(sub).size() == 1);
 }
 
-TEST_CASE("suppressed roles from SUBSCRIBE get no offers until REVIVE; SUPPRESS stops them") {
+TEST_CASE("suppressed roles from SUBSCRIBE get no offers until REVIVE, SUPPRESS stops them") {
   Harness h;
   auto sub = h.subscribe(framework_info("fw"), {"*"});
   h.tick(seconds(10));
@@ -583,7 +583,7 @@ TEST_CASE("suppressed roles from SUBSCRIBE get no offers until REVIVE; SUPPRESS 
   CHECK(h.master->snapshot().frameworks[0].suppressed_roles == std::vector<std::string>{"*"});
 }
 
-TEST_CASE("KILL: SIGTERM, TASK_KILLED; SIGKILL after the grace period; TASK_KILLING when capable") {
+TEST_CASE("KILL: SIGTERM, TASK_KILLED, SIGKILL after the grace period, TASK_KILLING when capable") {
   auto run = [](Harness& h, Subscription& sub, const mesos::v1::TaskInfo& task) {
     auto offers = h.offers(sub);
     REQUIRE(h.accept(sub, offers[0], {task}).status == 202);
@@ -805,7 +805,7 @@ TEST_CASE("a failed launch ends TASK_FAILED after TASK_STARTING") {
   CHECK_THAT(seen.back().message(), Catch::Contains("no such binary"));
 }
 
-TEST_CASE("LAUNCH_GROUP runs every task; one failing kills the rest of the group") {
+TEST_CASE("LAUNCH_GROUP runs every task, one failing kills the rest of the group") {
   Harness h;
   auto sub = h.subscribe(framework_info("fw"));
   auto offers = h.offers(sub);
@@ -863,7 +863,7 @@ TEST_CASE("LAUNCH_GROUP without ExecutorInfo.framework_id: every task TASK_ERROR
   CHECK(answers[0].message() == "'ExecutorInfo.framework_id' must be set");
 }
 
-TEST_CASE("failover: a resubscribe keeps tasks; the old stream gets 'Framework failed over'") {
+TEST_CASE("failover: a resubscribe keeps tasks, the old stream gets 'Framework failed over'") {
   Harness h;
   auto first = h.subscribe(framework_info("fw", 3600));
   auto offers = h.offers(first);
@@ -964,7 +964,7 @@ TEST_CASE("TEARDOWN removes the framework at once and ends its stream") {
   CHECK(h.runner.live_tasks() == 0);
 }
 
-TEST_CASE("UPDATE_FRAMEWORK: 200 applies name and roles; changing the user gets 400") {
+TEST_CASE("UPDATE_FRAMEWORK: 200 applies name and roles, changing the user gets 400") {
   Harness h;
   auto info = framework_info("fw");
   add_capability(info, Capability::MULTI_ROLE);

@@ -66,7 +66,7 @@ TEST_CASE("SimulatedRunner: running after the start delay, exited after the dura
   CHECK_FALSE(runner.next_deadline());
 }
 
-TEST_CASE("SimulatedRunner: signals end tasks; ignore_sigterm needs SIGKILL") {
+TEST_CASE("SimulatedRunner: signals end tasks, ignore_sigterm needs SIGKILL") {
   SimulatedRunner runner;
   runner.launch(sim_task("polite", {{"sim.duration", "inf"}}), kStart);
   runner.launch(sim_task("stubborn", {{"sim.duration", "inf"}, {"sim.ignore_sigterm", "true"}}),

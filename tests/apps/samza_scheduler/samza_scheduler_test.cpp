@@ -260,7 +260,7 @@ TEST_CASE("a job runs: job-info posts 3 containers, each finds itself in the mod
   CHECK(std::string(framework["frameworkId"].GetString()) != "");
 }
 
-TEST_CASE("a killed container is relaunched with a new task id; the job is DEGRADED meanwhile") {
+TEST_CASE("a killed container is relaunched with a new task id, the job is DEGRADED meanwhile") {
   World world;
   world.start();
   REQUIRE(world.call("POST", "/jobs", world.job_body("clicks")).status == 201);

@@ -332,7 +332,7 @@ TEST_CASE("header_timeout: a request that does not arrive in time closes the con
   CHECK(f.requests.size() == 1);
 }
 
-TEST_CASE("idle_timeout closes a kept-alive connection; a stream is exempt", "[http][server]") {
+TEST_CASE("idle_timeout closes a kept-alive connection, a stream is exempt", "[http][server]") {
   ServerOptions options;
   options.header_timeout = 200ms;
   options.idle_timeout = 200ms;
@@ -361,7 +361,7 @@ TEST_CASE("idle_timeout closes a kept-alive connection; a stream is exempt", "[h
   CHECK_FALSE(stream.eof());
 }
 
-TEST_CASE("max_connections: idle connections make room, then 429; streams are never dropped",
+TEST_CASE("max_connections: idle connections make room, then 429, streams are never dropped",
           "[http][server]") {
   ServerOptions options;
   options.max_connections = 4;

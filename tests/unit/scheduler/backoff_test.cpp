@@ -23,7 +23,7 @@ TEST_CASE("backoff: grows by the multiplier up to the cap, within the jitter", "
   CHECK(backoff.next() <= 100ms);
 }
 
-TEST_CASE("backoff: without jitter the sequence is exact; with it, runs differ", "[backoff]") {
+TEST_CASE("backoff: without jitter the sequence is exact, with it, runs differ", "[backoff]") {
   Backoff exact(BackoffOptions{.initial = 10ms, .max = 50ms, .multiplier = 3, .jitter = 0}, 1);
   CHECK(exact.next() == 10ms);
   CHECK(exact.next() == 30ms);
@@ -66,7 +66,7 @@ TEST_CASE("reconciler: unanswered tasks are asked again with backoff until answe
   CHECK(reconciler.due(t0 + 1h).empty());
 }
 
-TEST_CASE("backoff: stays at the initial delay for flat_for, then grows; reset starts over",
+TEST_CASE("backoff: stays at the initial delay for flat_for, then grows, reset starts over",
           "[backoff]") {
   Backoff backoff(
       BackoffOptions{

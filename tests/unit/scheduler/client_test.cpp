@@ -221,7 +221,7 @@ TEST_CASE("client: follows a 307 to the leader and backs off on 503", "[schedule
   CHECK(h.master.calls.empty());
 }
 
-TEST_CASE("client: a 307 that changes the scheme is refused; nothing goes there", "[scheduler]") {
+TEST_CASE("client: a 307 that changes the scheme is refused, nothing goes there", "[scheduler]") {
   Harness h(ContentType::protobuf, [](Options& o) {
     o.credentials = Credentials{"principal", "secret"};
   });
@@ -447,7 +447,7 @@ TEST_CASE("client: bad options are refused at start", "[scheduler]") {
   CHECK(b.start().error().code == errc::invalid_argument);
 }
 
-TEST_CASE("client: basic authentication on every request; the secret never logged", "[scheduler]") {
+TEST_CASE("client: basic authentication on every request, the secret never logged", "[scheduler]") {
   char path[] = "/tmp/heatblast-secret-XXXXXX";
   const int fd = mkstemp(path);
   REQUIRE(fd >= 0);

@@ -16,7 +16,7 @@ namespace hs = heatblast::scheduler;
 using mesos::v1::scheduler::Call;
 using mesos::v1::scheduler::Event;
 
-TEST_CASE("framework: the manager sees events first, then the program; start() once", "[tasks]") {
+TEST_CASE("framework: the manager sees events first, then the program, start() once", "[tasks]") {
   boost::asio::io_context io;
   FakeMaster master(io.get_executor());
   REQUIRE(master.start().has_value());

@@ -217,7 +217,7 @@ TEST_CASE("tasks: one offer is packed with as many tasks as fit", "[tasks]") {
   CHECK(h.manager->pending() == 0);
 }
 
-TEST_CASE("tasks: on-failure restarts with a new task id after a backoff; never does not",
+TEST_CASE("tasks: on-failure restarts with a new task id after a backoff, never does not",
           "[tasks]") {
   Harness h;
   REQUIRE(h.manager->add(spec("flaky", RestartPolicy::on_failure)).has_value());
@@ -399,7 +399,7 @@ TEST_CASE("tasks: a rejected ACCEPT or an invalid offer puts the task back to pe
   CHECK(h.launched(3).size() == 1);
 }
 
-TEST_CASE("tasks: KILLs are sent again after a reconnect; TASK_UNKNOWN launches are redone",
+TEST_CASE("tasks: KILLs are sent again after a reconnect, TASK_UNKNOWN launches are redone",
           "[tasks]") {
   Harness h;
   REQUIRE(h.manager->add(spec("svc")).has_value());
@@ -500,7 +500,7 @@ TEST_CASE("tasks: the restart limit and the backoff survive a restart of the man
   CHECK(h.manager->find("crashy")->launches == 3);
 }
 
-TEST_CASE("tasks: an update whose save failed is not acknowledged; the re-sent one is", "[tasks]") {
+TEST_CASE("tasks: an update whose save failed is not acknowledged, the re-sent one is", "[tasks]") {
   FlakyStore store;
   auto options = fast();
   options.store = &store;
@@ -596,7 +596,7 @@ TEST_CASE("tasks: count() and all_done() follow a batch to its end", "[tasks]") 
   CHECK(h.manager->count(Phase::done) == 2);
 }
 
-TEST_CASE("tasks: offers refused by constraints are counted; a starved task is surfaced",
+TEST_CASE("tasks: offers refused by constraints are counted, a starved task is surfaced",
           "[tasks]") {
   auto options = fast();
   options.starved_after = 100ms;

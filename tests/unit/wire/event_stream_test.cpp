@@ -86,7 +86,7 @@ TEST_CASE("event stream: both content types decode the same events at every spli
   }
 }
 
-TEST_CASE("event stream: a bad record is an error naming its offset; the stream stays failed",
+TEST_CASE("event stream: a bad record is an error naming its offset, the stream stays failed",
           "[event_stream]") {
   auto events = sample_events();
   for (auto type : {ContentType::protobuf, ContentType::json}) {
