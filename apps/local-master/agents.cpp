@@ -1,6 +1,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -35,8 +36,16 @@ Result<AgentSpec> local_agent_spec(const std::string& hostname, const std::strin
   const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
   auto memory = total_memory_mb();
   if (!memory) return tl::unexpected(memory.error());
+  // The work dir may not exist yet (it is made after the flags are read): measure the disk it
+  // will be on, through its nearest existing ancestor.
+  std::filesystem::path probe = std::filesystem::absolute(disk_path);
+  std::error_code ec;
+  while (!std::filesystem::exists(probe, ec) && probe.has_parent_path() &&
+         probe != probe.parent_path()) {
+    probe = probe.parent_path();
+  }
   struct statvfs fs {};
-  if (::statvfs(disk_path.c_str(), &fs) != 0) {
+  if (::statvfs(probe.c_str(), &fs) != 0) {
     return fail(errc::io_error, fmt::format("cannot statvfs '{}'", disk_path));
   }
   const double disk_mb =

@@ -119,6 +119,17 @@ TEST_CASE("options_from: every path is absolute, whatever the flag said") {
   CHECK(std::filesystem::path(without->processes.meta_dir).is_absolute());
 }
 
+TEST_CASE("options_from: this machine's resources with a --work-dir that does not exist yet") {
+  // The quick start passes a fresh --work-dir; the disk is measured before it is made.
+  const auto missing = std::filesystem::temp_directory_path() / "heatblast-no-such-dir" / "lm";
+  REQUIRE_FALSE(std::filesystem::exists(missing));
+  auto options = options_from(flags_of({"--work-dir", missing.string()}));
+  INFO((options ? std::string() : options.error().message));
+  REQUIRE(options);
+  REQUIRE(options->server.master.agents.size() == 1);
+  CHECK(options->server.master.agents[0].resources.scalar("disk") > 0);
+}
+
 TEST_CASE("options_from: agents with shared and per-agent attributes") {
   auto options = options_from(flags_of(
       with_resources({"--agents", "3", "--attributes", "rack:r1;zone:a", "--agent-attributes",
