@@ -110,7 +110,8 @@ struct MasterOptions {
 };
 
 // This machine as one agent: all its cpus, its memory less 1 GB (half when under 2 GB), the
-// disk of the file system holding `disk_path` less 5 GB (half when under 10 GB), and ports
+// disk of the file system holding `disk_path` (or, when it does not exist yet, its nearest
+// existing ancestor) less 5 GB (half when under 10 GB), and ports
 // [31000-32000], as a Mesos agent computes its defaults. Reads /proc/meminfo and statvfs.
 Result<AgentSpec> local_agent_spec(const std::string& hostname, const std::string& disk_path);
 
