@@ -8,6 +8,7 @@ packages=(
   libprotobuf-dev protobuf-compiler
   libcurl4-openssl-dev libboost-dev rapidjson-dev libfmt-dev libexpected-dev
   libsqlite3-dev catch2 libbenchmark-dev
+  libpq-dev postgresql  # load-worker's PostgreSQL target; its tests run a real server
 )
 
 missing=()

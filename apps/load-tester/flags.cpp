@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "target.hpp"
+
 namespace heatblast::load {
 namespace {
 
@@ -68,15 +70,23 @@ const std::vector<FlagDef>& flag_table() {
        u64<&Flags::queries_per_task>(1)},
       {"--parallelism", "", "P", "tasks running at once, at most (default 3)",
        u64<&Flags::parallelism>(1)},
-      {"--target", "", "URL", "http:// or https:// URL of the system under load (required)",
+      {"--target", "", "URL",
+       "the system under load: an http:// or https:// URL, or a postgresql:// URI (required)",
        [](Flags& f, std::string_view v) -> std::optional<std::string> {
-         if (v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0)
-           return fmt::format("'{}' is not an http:// or https:// URL", v);
+         if (target_kind(v) == TargetKind::unknown)
+           return fmt::format("'{}' is not an http://, https:// or postgresql:// URL",
+                              redact_target(v));
          f.target = std::string(v);
          return std::nullopt;
        }},
-      {"--query", "", "'METHOD /path [body]'", "what each query sends (default 'GET /')",
-       text<&Flags::query>()},
+      {"--query", "", "TEXT",
+       "HTTP: 'METHOD /path [body]' (default 'GET /'); PostgreSQL: SQL (required)",
+       [](Flags& f, std::string_view v) -> std::optional<std::string> {
+         if (v.empty()) return std::string("an empty value");
+         f.query = std::string(v);
+         f.query_given = true;
+         return std::nullopt;
+       }},
       {"--rate", "", "QPS", "queries per second for the whole run; 0: as fast as possible",
        number<&Flags::rate>(false)},
       {"--connections", "", "N", "connections per task (default 1)", u64<&Flags::connections>(1)},
@@ -147,6 +157,8 @@ Result<Flags> parse_flags(const std::vector<std::string>& args) {
   }
   if (flags.help) return flags;
   if (flags.target.empty()) return fail(errc::invalid_argument, "--target is required");
+  if (target_kind(flags.target) == TargetKind::postgresql && !flags.query_given)
+    return fail(errc::invalid_argument, "--query (the SQL to run) is required with postgresql://");
   return flags;
 }
 

@@ -17,8 +17,9 @@ struct Flags {
   std::uint64_t total_queries = 1000;
   std::uint64_t queries_per_task = 100;
   std::uint64_t parallelism = 3;
-  std::string target;             // http:// or https:// URL (required)
-  std::string query = "GET /";    // for HTTP: "METHOD /path [body]"
+  std::string target;             // http(s):// URL or postgresql:// URI (required)
+  std::string query = "GET /";    // HTTP: "METHOD /path [body]"; PostgreSQL: SQL (required)
+  bool query_given = false;       // --query was on the command line
   double rate = 0;                // queries per second for the whole run; 0: as fast as it can
   std::uint64_t connections = 1;  // per task
   double task_cpus = 0.5;

@@ -48,7 +48,8 @@ Result<void> LoadTester::start() {
   if (!masters) return tl::unexpected(masters.error());
   auto listen = apps::parse_listen(flags_.listen);
   if (!listen) return tl::unexpected(listen.error());
-  if (auto query = parse_http_query(flags_.query); !query) return tl::unexpected(query.error());
+  if (auto ok = check_target(flags_.target, flags_.query); !ok)
+    return fail(errc::invalid_argument, "--target: " + ok.error().what());
 
   http::ServerOptions server_options;
   server_options.address = listen->address;
@@ -111,7 +112,11 @@ Result<void> LoadTester::start() {
 void LoadTester::add_task(std::uint64_t share) {
   const std::string name = fmt::format("load-{}", ++next_task_);
   WorkerOptions worker;
-  worker.target = flags_.target;
+  // A PostgreSQL password goes in the task's environment, as a secret, not in its arguments.
+  auto [target, password] = target_kind(flags_.target) == TargetKind::postgresql
+                                ? split_password(flags_.target)
+                                : TargetWithoutPassword{flags_.target, {}};
+  worker.target = target;
   worker.query = flags_.query;
   worker.queries = share;
   worker.rate = task_rate_;
@@ -129,6 +134,13 @@ void LoadTester::add_task(std::uint64_t share) {
   spec.command.add_arguments(worker_);
   for (const auto& argument : worker_arguments(worker))
     spec.command.add_arguments(argument);
+  if (!password.empty()) {
+    auto* variable = spec.command.mutable_environment()->add_variables();
+    variable->set_name("PGPASSWORD");
+    variable->set_type(mesos::v1::Environment::Variable::SECRET);
+    variable->mutable_secret()->set_type(mesos::v1::Secret::VALUE);
+    variable->mutable_secret()->mutable_value()->set_data(password);
+  }
   spec.resources.scalars = {{"cpus", flags_.task_cpus}, {"mem", flags_.task_mem}};
   spec.restart.policy = tasks::RestartPolicy::never;  // a failure is re-queued here, by share
   results_[name] = TaskResult{name, share, {}, {}, {}, false, std::nullopt};

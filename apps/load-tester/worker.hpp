@@ -1,6 +1,7 @@
 // load-worker: runs one task's share of queries against the target, at its rate, over its
 // connections, and posts its figures to the load-tester while it runs and when it is done.
-// Targets sit behind one small interface (Target) so that PostgreSQL or CQL can be added.
+// Targets sit behind one small interface (target.hpp): HTTP (http_target.hpp) and PostgreSQL
+// (postgres_target.hpp); another kind (CQL) is one more file and a case in connect_target().
 #pragma once
 
 #include <chrono>
@@ -12,36 +13,24 @@
 
 #include "figures.hpp"
 #include "heatblast/error.hpp"
+#include "http_target.hpp"
+#include "postgres_target.hpp"
+#include "target.hpp"
 
 namespace heatblast::load {
 
-// One connection to the system under load. Not thread-safe: each worker thread owns one.
-class Target {
- public:
-  virtual ~Target() = default;
-  // Runs one query. An error is a failed query (transport, timeout, HTTP status >= 400); the
-  // connection is reused by the next call either way.
-  virtual Result<void> query() = 0;
-};
+// Checks --target (its kind, and for PostgreSQL its URI as libpq reads it) and --query (for
+// HTTP, "METHOD /path [body]") without connecting. errc::invalid_argument with one line that
+// never shows a password.
+Result<void> check_target(const std::string& target, const std::string& query);
 
-// An HTTP request from --query text: "METHOD /path [body]".
-struct HttpQuery {
-  std::string method;
-  std::string path;
-  std::string body;
-};
-// errc::invalid_argument when the method or the path (starting with '/') is missing.
-Result<HttpQuery> parse_http_query(std::string_view text);
-
-// A keep-alive HTTP(S) connection to `base_url` (scheme and authority; its path is replaced by
-// the query's path), with `timeout` per query.
-Result<std::unique_ptr<Target>> make_http_target(const std::string& base_url,
-                                                 const HttpQuery& query,
-                                                 std::chrono::milliseconds timeout);
+// One connection to `target` running `query`, by the target's kind (see check_target).
+Result<std::unique_ptr<Target>> connect_target(const std::string& target, const std::string& query,
+                                               std::chrono::milliseconds timeout);
 
 struct WorkerOptions {
   std::string target;
-  std::string query = "GET /";
+  std::string query = "GET /";  // HTTP: "METHOD /path [body]"; PostgreSQL: SQL
   std::uint64_t queries = 0;
   double rate = 0;  // queries per second for this worker; 0: no limit
   std::uint64_t connections = 1;

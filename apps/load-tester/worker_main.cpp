@@ -20,8 +20,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "load-worker: %s\n", figures.error().what().c_str());
     return 1;
   }
-  std::fprintf(stderr, "load-worker: %llu queries, %llu errors\n",
+  const double seconds = static_cast<double>(figures->duration_us) / 1e6;
+  std::fprintf(stderr, "load-worker: %llu queries, %llu errors in %.3f s (%.0f queries/s)\n",
                static_cast<unsigned long long>(figures->queries),
-               static_cast<unsigned long long>(figures->errors));
+               static_cast<unsigned long long>(figures->errors), seconds,
+               seconds > 0 ? static_cast<double>(figures->queries) / seconds : 0.0);
   return 0;
 }

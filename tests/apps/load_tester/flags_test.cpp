@@ -87,7 +87,11 @@ TEST_CASE("load-tester flags: bad input is one clear line") {
   CHECK(parse_error({"--target"}) == "--target needs a value");
   CHECK(parse_error({}) == "--target is required");
   CHECK(parse_error({"--target", "ftp://x/"}) ==
-        "--target: 'ftp://x/' is not an http:// or https:// URL");
+        "--target: 'ftp://x/' is not an http://, https:// or postgresql:// URL");
+  CHECK(parse_error({"--target", "ftp://u:secret@x/"}) ==
+        "--target: 'ftp://u:***@x/' is not an http://, https:// or postgresql:// URL");
+  CHECK(parse_error({"--target", "postgresql://u@h/db"}) ==
+        "--query (the SQL to run) is required with postgresql://");
   CHECK(parse_error({"--target", "http://x/", "--parallelism", "0"}) ==
         "--parallelism: '0' is not a whole number >= 1");
   CHECK(parse_error({"--target", "http://x/", "--total-queries", "-5"}) ==
