@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <functional>
 
 #include <fmt/format.h>
 #include <catch2/catch.hpp>
@@ -50,7 +51,8 @@ struct Run {
     return f;
   }
 
-  int run(const load::Flags& f) {
+  // `during` runs after every handler until the run ends.
+  int run(const load::Flags& f, std::function<void()> during = {}) {
     std::optional<int> status;
     load::LoadTesterHooks hooks;
     hooks.on_exit = [&](int s) { status = s; };
@@ -59,7 +61,12 @@ struct Run {
         std::make_unique<load::LoadTester>(io.get_executor(), f, HEATBLAST_LOAD_WORKER_PATH, hooks);
     REQUIRE(tester->start());
     const bool ended = run_until(
-        io, [&] { return status.has_value(); }, 60s);
+        io,
+        [&] {
+          if (during) during();
+          return status.has_value();
+        },
+        60s);
     INFO(log << master.log_tail());
     REQUIRE(ended);
     return *status;
@@ -90,14 +97,36 @@ TEST_CASE("load-tester against PostgreSQL: a run of INSERTs leaves exactly total
   auto pg = start_postgres();
   value_of(*pg, "CREATE TABLE t (n integer)");
   Run run;
-  auto flags = run.flags(pg->tcp_url(), "INSERT INTO t VALUES (1)");
+  // The server trusts every local connection: the password is not checked, only carried.
+  auto flags =
+      run.flags(fmt::format("postgresql://postgres:s3cret@127.0.0.1:{}/postgres", pg->port()),
+                "INSERT INTO t VALUES (1)");
   flags.total_queries = 500;
   flags.queries_per_task = 100;
   flags.parallelism = 3;
   flags.connections = 2;
-  const int status = run.run(flags);
+  // What the master was given for each task: the password in its environment, as a secret,
+  // and nowhere in its command line.
+  std::size_t tasks_seen = 0, password_in_arguments = 0, password_in_environment = 0;
+  const int status = run.run(flags, [&] {
+    for (const auto& framework : run.master.master().snapshot().frameworks)
+      for (const auto& task : framework.tasks) {
+        const auto& command = task.info.command();
+        ++tasks_seen;
+        for (const auto& argument : command.arguments())
+          password_in_arguments += argument.find("s3cret") != std::string::npos;
+        for (const auto& variable : command.environment().variables())
+          password_in_environment += variable.name() == "PGPASSWORD" &&
+                                     variable.type() == mesos::v1::Environment::Variable::SECRET &&
+                                     variable.secret().value().data() == "s3cret";
+      }
+  });
   INFO(run.log);
   CHECK(status == 0);
+  CHECK(tasks_seen > 0);
+  CHECK(password_in_arguments == 0);
+  CHECK(password_in_environment == tasks_seen);
+  CHECK(run.log.find("s3cret") == std::string::npos);
   CHECK(value_of(*pg, "SELECT count(*) FROM t") == "500");
   const auto totals = run.tester->totals();
   CHECK(totals.queries == 500);
