@@ -59,6 +59,14 @@ heatblast::Result<double> to_number(const std::string& text) {
   return value;
 }
 
+// An instance count: a whole number from 0 to 1000.
+heatblast::Result<int> to_count(const std::string& text) {
+  auto value = to_number(text);
+  if (!value || *value < 0 || *value > 1000 || *value != std::floor(*value))
+    return fail(errc::invalid_argument, fmt::format("'{}' is not a whole number 0..1000", text));
+  return static_cast<int>(*value);
+}
+
 // "30s", "500ms", "2m" or a plain number of seconds.
 heatblast::Result<Clock::duration> to_duration(const std::string& text) {
   std::string number = text;
@@ -99,9 +107,9 @@ heatblast::Result<Args> parse_args(int argc, char** argv) {
     else if (flag == "--metric-name")
       args.metric_name = value;
     else if (flag == "--min")
-      set(args.min, to_number(value));
+      set(args.min, to_count(value));
     else if (flag == "--max")
-      set(args.max, to_number(value));
+      set(args.max, to_count(value));
     else if (flag == "--scale-up-above")
       set(args.up_above, to_number(value));
     else if (flag == "--scale-down-below")
@@ -122,8 +130,7 @@ heatblast::Result<Args> parse_args(int argc, char** argv) {
   if (args.metric_url.empty()) return fail(errc::invalid_argument, "--metric-url is required");
   if (!args.up_above || !args.down_below)
     return fail(errc::invalid_argument, "--scale-up-above and --scale-down-below are required");
-  if (args.min < 0 || args.max < args.min || args.max > 1000)
-    return fail(errc::invalid_argument, "need 0 <= --min <= --max <= 1000");
+  if (args.max < args.min) return fail(errc::invalid_argument, "--min is above --max");
   if (*args.down_below > *args.up_above)
     return fail(errc::invalid_argument, "--scale-down-below must not exceed --scale-up-above");
   if (args.interval < std::chrono::milliseconds(10))
