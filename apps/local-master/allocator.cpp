@@ -110,6 +110,7 @@ std::vector<OutstandingOffer> Allocator::remove_framework(const std::string& fra
       [&](const OutstandingOffer& offer) { return offer.framework_id == framework_id; });
   frameworks_.erase(framework_id);
   framework_allocated_.erase(framework_id);
+  offers_made_.erase(framework_id);
   for (auto it = filters_.begin(); it != filters_.end();) {
     it = it->first.first == framework_id ? filters_.erase(it) : std::next(it);
   }
@@ -306,28 +307,52 @@ mesos::v1::Offer Allocator::make_offer(const std::string& framework_id,
   return offer;
 }
 
-std::map<std::string, std::vector<mesos::v1::Offer>> Allocator::allocate(TimePoint now) {
-  std::map<std::string, std::vector<mesos::v1::Offer>> result;
-  std::vector<std::string> order;
-  for (const auto& [id, fw] : frameworks_) {
-    if (fw.active) order.push_back(id);
-  }
-  if (order.empty()) return result;
+std::map<std::string, double> Allocator::cluster_totals() const {
   std::map<std::string, double> cluster;
   for (const char* name : {"cpus", "mem", "disk", "gpus"}) {
     for (const auto& agent : agents_)
       cluster[name] += agent.total.scalar(name);
   }
+  return cluster;
+}
 
+double Allocator::dominant_share(const std::string& framework_id) const {
+  return dominant_share(framework_id, cluster_totals());
+}
+
+std::vector<std::string> Allocator::offer_order() const {
+  const auto cluster = cluster_totals();
+  struct Entry {
+    double share;
+    std::uint64_t offers;
+    std::string id;
+  };
+  std::vector<Entry> entries;
+  for (const auto& [id, fw] : frameworks_) {
+    if (!fw.active) continue;
+    auto made = offers_made_.find(id);
+    entries.push_back(
+        {dominant_share(id, cluster), made == offers_made_.end() ? 0 : made->second, id});
+  }
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    if (a.share != b.share) return a.share < b.share;
+    if (a.offers != b.offers) return a.offers < b.offers;
+    return a.id < b.id;
+  });
+  std::vector<std::string> order;
+  for (auto& entry : entries)
+    order.push_back(std::move(entry.id));
+  return order;
+}
+
+std::map<std::string, std::vector<mesos::v1::Offer>> Allocator::allocate(TimePoint now) {
+  std::map<std::string, std::vector<mesos::v1::Offer>> result;
   for (auto& agent : agents_) {
     Resources available = agent.available();
     if (available.empty()) continue;
     // Shares change as this round hands out resources, so the order is computed per agent.
-    std::map<std::string, double> shares;
-    for (const auto& id : order)
-      shares[id] = dominant_share(id, cluster);
-    std::stable_sort(order.begin(), order.end(),
-                     [&shares](const auto& a, const auto& b) { return shares[a] < shares[b]; });
+    const std::vector<std::string> order = offer_order();
+    if (order.empty()) break;
     for (const auto& framework_id : order) {
       const FrameworkAllocation& fw = frameworks_.at(framework_id);
       for (const auto& role : fw.roles) {
@@ -343,6 +368,7 @@ std::map<std::string, std::vector<mesos::v1::Offer>> Allocator::allocate(TimePoi
         offers_.emplace(offer.id().value(), std::move(outstanding));
         agent.offered += candidate;
         framework_allocated_[framework_id] += candidate;
+        ++offers_made_[framework_id];
         available -= candidate;
         result[framework_id].push_back(std::move(offer));
         if (available.empty()) break;

@@ -131,11 +131,21 @@ class Allocator {
   void restore_use(const std::string& framework_id, const std::string& agent_id,
                    const Resources& resources);
 
-  // One offer round: for each agent with free resources, frameworks in order of their
-  // dominant share (lowest first, as DRF), each role of the framework that is not suppressed
+  // One offer round: for each agent with free resources, the active frameworks in
+  // `offer_order()` (recomputed per agent), each role of the framework that is not suppressed
   // gets one offer with everything it may use that is not filtered, as long as it holds at
-  // least 0.01 cpus or 32 MB of memory. Returns the new offers per framework id.
+  // least 0.01 cpus or 32 MB of memory. The first framework that may take the agent's free
+  // resources gets them all; the next one gets only what it left. Returns the new offers per
+  // framework id.
   std::map<std::string, std::vector<mesos::v1::Offer>> allocate(TimePoint now);
+
+  // The active frameworks in the order an offer round serves them, as Mesos's DRF sorter
+  // orders its clients: lowest dominant share first (the largest fraction of the cluster's
+  // cpus, mem, disk or gpus held in offers and tasks); equal shares by how many offers each
+  // has been given so far (fewer first), then by framework id.
+  std::vector<std::string> offer_order() const;
+  // The framework's dominant share now (0 for an unknown one).
+  double dominant_share(const std::string& framework_id) const;
 
   // Expired filters are dropped; offers older than the offer timeout are removed and returned
   // (the Master rescinds them).
@@ -167,6 +177,7 @@ class Allocator {
   // The largest fraction of any of the cluster's scalar totals the framework holds.
   double dominant_share(const std::string& framework_id,
                         const std::map<std::string, double>& cluster) const;
+  std::map<std::string, double> cluster_totals() const;
   mesos::v1::Offer make_offer(const std::string& framework_id, const FrameworkAllocation& fw,
                               const Agent& agent, const std::string& role,
                               const Resources& resources);
@@ -176,6 +187,9 @@ class Allocator {
   std::map<std::string, std::size_t> agent_index_;
   std::map<std::string, FrameworkAllocation> frameworks_;
   std::map<std::string, Resources> framework_allocated_;  // offered + used, unallocated form
+  // Offers made to each framework so far: the DRF sorter's tie-breaker, so that frameworks of
+  // equal share take turns.
+  std::map<std::string, std::uint64_t> offers_made_;
   std::map<std::string, OutstandingOffer> offers_;
   std::map<FilterKey, std::vector<DeclineFilter>> filters_;
   std::uint64_t next_offer_ = 1;

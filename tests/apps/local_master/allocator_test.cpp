@@ -186,6 +186,92 @@ TEST_CASE("Allocator: frameworks take turns by dominant share") {
   CHECK(offers["f2"].size() == 2);
 }
 
+TEST_CASE("Allocator: offer order is lowest dominant share, then fewest offers, then id") {
+  Allocator allocator({"m", seconds(5), std::nullopt});
+  allocator.add_agent(agent_id("a1"), {"h", resources("cpus:4;mem:8192"), {}});
+  for (const char* id : {"fa", "fb", "fc"})
+    allocator.set_framework(id, active());
+  // fa holds a quarter of the cpus, fb a quarter of the memory: equal dominant shares.
+  allocator.restore_use("fa", "a1", resources("cpus:1;mem:512"));
+  allocator.restore_use("fb", "a1", resources("cpus:0.25;mem:2048"));
+  CHECK(allocator.dominant_share("fa") == Approx(0.25));
+  CHECK(allocator.dominant_share("fb") == Approx(0.25));
+  CHECK(allocator.dominant_share("fc") == 0);
+  CHECK(allocator.offer_order() == std::vector<std::string>{"fc", "fa", "fb"});
+
+  // The round offers everything free to the lowest share; the others get nothing of it.
+  auto offers = allocator.allocate(kStart);
+  REQUIRE(offers.size() == 1);
+  REQUIRE(offers["fc"].size() == 1);
+  const std::string offer = offers["fc"][0].id().value();
+  CHECK(allocator.dominant_share("fc") == Approx(2.75 / 4));
+  CHECK(allocator.offer_order() == std::vector<std::string>{"fa", "fb", "fc"});
+
+  // Declined without a filter: fc is back at share 0, alone there.
+  allocator.decline("fc", ids({offer}), refuse(0), kStart);
+  CHECK(allocator.offer_order() == std::vector<std::string>{"fc", "fa", "fb"});
+
+  // All at share 0: fc has had an offer, fa and fb none, so they go first (by id).
+  allocator.release("fa", "a1", resources("cpus:1;mem:512"));
+  allocator.release("fb", "a1", resources("cpus:0.25;mem:2048"));
+  CHECK(allocator.offer_order() == std::vector<std::string>{"fa", "fb", "fc"});
+}
+
+TEST_CASE("Allocator: inactive and removed frameworks are not in the offer order") {
+  Allocator allocator({"m", seconds(5), std::nullopt});
+  allocator.add_agent(agent_id("a1"), {"h", resources("cpus:4;mem:8192"), {}});
+  allocator.set_framework("f1", active());
+  allocator.set_framework("f2", active());
+  allocator.deactivate_framework("f1");
+  CHECK(allocator.offer_order() == std::vector<std::string>{"f2"});
+  allocator.remove_framework("f2");
+  CHECK(allocator.offer_order().empty());
+}
+
+// The drf-demo's behaviour against the allocator alone: each framework takes one task of the
+// offer and gives the rest back without a filter, and declines (with a filter) an offer too
+// small for its task. Two frameworks whose tasks are cpu-heavy and memory-heavy end with equal
+// dominant shares, as in the DRF paper.
+TEST_CASE("Allocator: DRF converges to equal dominant shares for long-running tasks") {
+  Allocator allocator({"m", seconds(5), std::nullopt});
+  allocator.add_agent(agent_id("a1"), {"h", resources("cpus:4;mem:8192"), {}});
+  allocator.set_framework("fw-a", active());
+  allocator.set_framework("fw-b", active());
+  const std::map<std::string, Resources> task = {{"fw-a", resources("cpus:1;mem:512")},
+                                                 {"fw-b", resources("cpus:0.25;mem:2048")}};
+  std::map<std::string, int> launched;
+  std::vector<std::string> sequence;
+  TimePoint now = kStart;
+  for (int round = 0; round < 20; ++round, now += seconds(1)) {
+    allocator.expire(now);
+    for (auto& [framework_id, offers] : allocator.allocate(now)) {
+      for (const auto& offer : offers) {
+        google::protobuf::RepeatedPtrField<mesos::v1::OfferID> one;
+        *one.Add() = offer.id();
+        auto offered = heatblast::offer_resources(offer);
+        REQUIRE(offered);
+        if (!offered->contains(task.at(framework_id))) {
+          allocator.decline(framework_id, one, refuse(5), now);
+          continue;
+        }
+        auto taken = allocator.take_offers(framework_id, one);
+        REQUIRE(taken);
+        allocator.use(framework_id, "a1", task.at(framework_id));
+        allocator.return_unused(framework_id, "a1", "*", taken->resources - task.at(framework_id),
+                                refuse(0), now);
+        ++launched[framework_id];
+        sequence.push_back(framework_id);
+      }
+    }
+  }
+  CHECK(launched["fw-a"] == 3);
+  CHECK(launched["fw-b"] == 3);
+  CHECK(allocator.dominant_share("fw-a") == Approx(0.75));
+  CHECK(allocator.dominant_share("fw-b") == Approx(0.75));
+  // They took turns: at equal shares the one offered less often (then the lower id) went first.
+  CHECK(sequence == std::vector<std::string>{"fw-a", "fw-b", "fw-a", "fw-b", "fw-a", "fw-b"});
+}
+
 TEST_CASE("normalize_task_resources injects the allocation role") {
   auto normalized = normalize_task_resources(resources("cpus:1;mem:32").to_proto(), "web");
   REQUIRE(normalized);
