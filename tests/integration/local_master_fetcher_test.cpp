@@ -206,8 +206,6 @@ TEST_CASE("fetcher: a URI that 404s fails the task with the URI and the cause",
   REQUIRE(snapshot);
   CHECK_FALSE(std::filesystem::exists(snapshot->sandbox + "/ran.txt"));
   CHECK_FALSE(std::filesystem::exists(snapshot->sandbox + "/here.tar.gz"));
-  // The agent's resources came back.
-  fw.take_offer();
 }
 
 TEST_CASE("fetcher: a task killed while its URI downloads ends TASK_KILLED",

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <map>
 
 #include <fmt/format.h>
 #include <catch2/catch.hpp>
@@ -92,7 +93,14 @@ TEST_CASE("load-tester: 1000 queries, 100 per task, parallelism 3") {
   Run run;
   auto flags = run.flags();
   flags.report = load::ReportFormat::json;
-  run.run(flags);
+  // The tasks as the master launched them (the framework, torn down at the end, takes them
+  // out of the master's state).
+  std::map<std::string, heatblast::local_master::TaskSnapshot> launched;
+  run.run(flags, [&](load::LoadTester&) {
+    for (const auto& framework : run.master.master().snapshot().frameworks)
+      for (const auto& task : framework.tasks)
+        launched[task.task_id] = task;
+  });
   INFO(run.log);
   CHECK(*run.status == 0);
   CHECK(run.received == 1000);
@@ -110,22 +118,17 @@ TEST_CASE("load-tester: 1000 queries, 100 per task, parallelism 3") {
     CHECK(task.final_report);
   }
   // Each task fetched the load-worker the load-tester serves, and ran it from its sandbox.
-  std::size_t fetched = 0;
-  for (const auto& framework : run.master.master().snapshot().frameworks) {
-    for (const auto* tasks : {&framework.tasks, &framework.completed_tasks}) {
-      for (const auto& task : *tasks) {
-        const auto& command = task.info.command();
-        REQUIRE(command.uris_size() == 1);
-        CHECK(command.uris(0).value() ==
-              fmt::format("http://127.0.0.1:{}/load-worker", run.tester->port()));
-        CHECK(command.uris(0).executable());
-        CHECK(command.value() == "./load-worker");
-        CHECK(::access((task.sandbox + "/load-worker").c_str(), X_OK) == 0);
-        ++fetched;
-      }
-    }
+  REQUIRE(launched.size() == 10);
+  for (const auto& [id, task] : launched) {
+    INFO(id);
+    const auto& command = task.info.command();
+    REQUIRE(command.uris_size() == 1);
+    CHECK_THAT(command.uris(0).value(),
+               Catch::StartsWith("http://127.0.0.1:") && Catch::EndsWith("/load-worker"));
+    CHECK(command.uris(0).executable());
+    CHECK(command.value() == "./load-worker");
+    CHECK(::access((task.sandbox + "/load-worker").c_str(), X_OK) == 0);
   }
-  CHECK(fetched == 10);
   const auto report = run.tester->report();
   CHECK(report.rfind("{\"queries\":1000,\"errors\":0,", 0) == 0);
   CHECK(run.tester->progress_line().rfind("1000/1000 queries, 0 tasks running, 0 errors, ", 0) ==
