@@ -9,6 +9,7 @@ packages=(
   libcurl4-openssl-dev libboost-dev rapidjson-dev libfmt-dev libexpected-dev
   libsqlite3-dev catch2 libbenchmark-dev
   libpq-dev postgresql  # load-worker's PostgreSQL target; its tests run a real server
+  tar unzip zip gzip  # local-master's fetcher unpacks archives with them; zip: its tests
 )
 
 missing=()

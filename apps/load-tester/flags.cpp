@@ -110,8 +110,12 @@ const std::vector<FlagDef>& flag_table() {
        text<&Flags::listen>()},
       {"--advertise", "", "HOST[:PORT]", "how tasks reach --listen (default: this host's name)",
        text<&Flags::advertise>()},
-      {"--worker", "", "PATH", "the load-worker command tasks run (default: beside load-tester)",
+      {"--worker", "", "PATH",
+       "the load-worker binary served to tasks, which fetch it (default: beside load-tester)",
        text<&Flags::worker>()},
+      {"--worker-on-agent", "", "PATH",
+       "run this load-worker path on the agents instead (nothing fetched; must be installed)",
+       text<&Flags::worker_on_agent>()},
       {"--help", "-h", "", "print this and exit",
        [](Flags& f, std::string_view) {
          f.help = true;

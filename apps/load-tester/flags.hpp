@@ -29,7 +29,9 @@ struct Flags {
   ReportFormat report = ReportFormat::text;
   std::string listen = "0.0.0.0:0";  // where tasks report to; port 0: any free port
   std::string advertise;             // host[:port] tasks use to reach --listen; default: hostname
-  std::string worker;                // the load-worker command; default: beside load-tester
+  std::string worker;  // the load-worker binary served to tasks; default: beside load-tester
+  // When set, tasks run this path on the agent instead of fetching the served binary.
+  std::string worker_on_agent;
   bool help = false;
 };
 

@@ -1,6 +1,8 @@
 #include "load_tester.hpp"
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 
 #include <fmt/format.h>
 #include <boost/asio/post.hpp>
@@ -23,6 +25,30 @@ std::string query_value(std::string_view query, std::string_view key) {
     query.remove_prefix(amp + 1);
   }
   return {};
+}
+
+// The load-worker binary, whole: served from memory to every task that fetches it.
+Result<std::string> read_worker_binary(const std::string& path) {
+  constexpr std::size_t kMaxSize = std::size_t{512} << 20;
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) {
+    return fail(errc::invalid_argument,
+                fmt::format("cannot read the load-worker binary '{}' (give --worker PATH, or "
+                            "--worker-on-agent PATH to run one installed on the agents)",
+                            path));
+  }
+  const auto size = static_cast<std::size_t>(in.tellg());
+  if (size == 0 || size > kMaxSize) {
+    return fail(
+        errc::invalid_argument,
+        fmt::format("the load-worker binary '{}' holds {} bytes: not a program", path, size));
+  }
+  std::string bytes(size, '\0');
+  in.seekg(0);
+  if (!in.read(bytes.data(), static_cast<std::streamsize>(size))) {
+    return fail(errc::io_error, fmt::format("cannot read the load-worker binary '{}'", path));
+  }
+  return bytes;
 }
 
 }  // namespace
@@ -51,6 +77,12 @@ Result<void> LoadTester::start() {
   if (auto ok = check_target(flags_.target, flags_.query); !ok)
     return fail(errc::invalid_argument, "--target: " + ok.error().what());
 
+  if (flags_.worker_on_agent.empty()) {
+    auto binary = read_worker_binary(worker_);
+    if (!binary) return tl::unexpected(binary.error());
+    worker_binary_ = std::make_shared<const std::string>(std::move(*binary));
+  }
+
   http::ServerOptions server_options;
   server_options.address = listen->address;
   server_options.port = listen->port;
@@ -59,6 +91,7 @@ Result<void> LoadTester::start() {
   server_ = std::make_unique<http::Server>(
       executor_, server_options,
       [this](const http::ServerRequest& request, http::Responder responder) {
+        if (request.path == "/load-worker") return serve_worker(request, std::move(responder));
         handle_figures(request, std::move(responder));
       });
   if (auto started = server_->start(); !started) return tl::unexpected(started.error());
@@ -130,8 +163,18 @@ void LoadTester::add_task(std::uint64_t share) {
   spec.name = name;
   // No shell: the query text goes to the worker as one argument, whatever it holds.
   spec.command.set_shell(false);
-  spec.command.set_value(worker_);
-  spec.command.add_arguments(worker_);
+  if (flags_.worker_on_agent.empty()) {
+    // Fetched into the sandbox (the task's working directory) before it runs.
+    auto* uri = spec.command.add_uris();
+    uri->set_value(report_to_ + "/load-worker");
+    uri->set_executable(true);
+    uri->set_extract(false);
+    spec.command.set_value("./load-worker");
+    spec.command.add_arguments("load-worker");
+  } else {
+    spec.command.set_value(flags_.worker_on_agent);
+    spec.command.add_arguments(flags_.worker_on_agent);
+  }
   for (const auto& argument : worker_arguments(worker))
     spec.command.add_arguments(argument);
   if (!password.empty()) {
@@ -147,6 +190,12 @@ void LoadTester::add_task(std::uint64_t share) {
   if (auto added = framework_->tasks().add(std::move(spec)); !added) {
     log(fmt::format("cannot add {}: {}", name, added.error().what()));
   }
+}
+
+void LoadTester::serve_worker(const http::ServerRequest& request, http::Responder responder) {
+  if (request.method != "GET") return (void)responder.respond(405, {{"Allow", "GET"}});
+  if (!worker_binary_) return (void)responder.respond(404, {}, "no worker served\n");
+  responder.respond(200, {{"Content-Type", "application/octet-stream"}}, *worker_binary_);
 }
 
 void LoadTester::handle_figures(const http::ServerRequest& request, http::Responder responder) {

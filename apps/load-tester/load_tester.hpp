@@ -8,6 +8,11 @@
 // worker sent after its last progress report (every 0.5 s) cannot be known and may be sent again;
 // the report says so. More than --max-failed-tasks failures abort the run: the running tasks are
 // killed, the report is written, exit status 1.
+//
+// Agents need nothing installed: the load-tester serves its load-worker binary at
+// GET /load-worker on its --listen port, and each task's CommandInfo has it as an executable URI
+// (fetched into the sandbox, run as ./load-worker), as Mesos frameworks ship their executors.
+// --worker-on-agent runs a path on the agent instead.
 #pragma once
 
 #include <chrono>
@@ -48,15 +53,17 @@ struct LoadTesterHooks {
 // All members run on `executor`. Construct, then start().
 class LoadTester {
  public:
-  // `worker` is the load-worker program each task runs.
+  // `worker` is the load-worker binary served to the tasks (read at start(); unused with
+  // --worker-on-agent).
   LoadTester(boost::asio::any_io_executor executor, Flags flags, std::string worker,
              LoadTesterHooks hooks);
   ~LoadTester();
   LoadTester(const LoadTester&) = delete;
   LoadTester& operator=(const LoadTester&) = delete;
 
-  // Binds --listen, adds the tasks and subscribes. Errors: a bad --master or --listen, a port
-  // in use, --advertise not given when the host has no name.
+  // Reads the worker binary, binds --listen, adds the tasks and subscribes. Errors: a bad
+  // --master or --listen, a port in use, --advertise not given when the host has no name, a
+  // worker binary that cannot be read.
   Result<void> start();
   // Kills every task and ends the run with status 1 once they have ended.
   void abort();
@@ -82,12 +89,14 @@ class LoadTester {
   void on_change(const tasks::TaskChange& change);
   void task_ended(const tasks::TaskRecord& record);
   void handle_figures(const http::ServerRequest& request, http::Responder responder);
+  void serve_worker(const http::ServerRequest& request, http::Responder responder);
   void finish(int status);
   void log(std::string_view line) const;
 
   boost::asio::any_io_executor executor_;
   Flags flags_;
   std::string worker_;
+  std::shared_ptr<const std::string> worker_binary_;  // served at /load-worker
   LoadTesterHooks hooks_;
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<tasks::Framework> framework_;

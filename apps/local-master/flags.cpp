@@ -157,6 +157,10 @@ const std::vector<FlagDef>& flag_table() {
       {"allocation-interval", "SECONDS", "between offer rounds (default 1)",
        positive_seconds("allocation-interval", &Flags::allocation_interval)},
       {"hostname", "NAME", "the name the master and its agent report", text(&Flags::hostname)},
+      {"frameworks-home", "DIR",
+       "where relative paths in tasks' CommandInfo.uris are looked up (default: none, they "
+       "fail)",
+       text(&Flags::frameworks_home)},
       {"enable-fault-injection", "", "serve POST /admin/fault (for tests; 404 without this flag)",
        boolean(&Flags::enable_fault_injection)},
       {"quiet", "", "log warnings only", boolean(&Flags::quiet)},
@@ -330,6 +334,9 @@ Result<Options> options_from(const Flags& flags) {
   options.simulated.defaults.duration = duration_from_seconds(flags.simulate_duration);
   options.processes.meta_dir =
       (work_dir.empty() ? fmt::format("/tmp/local-master-{}", ::getpid()) : work_dir) + "/meta";
+  if (!flags.frameworks_home.empty()) {
+    options.processes.fetcher.frameworks_home = absolute(flags.frameworks_home);
+  }
   options.quiet = flags.quiet;
   return options;
 }

@@ -30,7 +30,8 @@ struct Flags {
   int replicas = 1;
   double heartbeat_interval = 15;
   double allocation_interval = 1;
-  std::string hostname;  // default: the machine's host name
+  std::string hostname;         // default: the machine's host name
+  std::string frameworks_home;  // relative URIs of the fetcher resolve here; empty: they fail
   bool enable_fault_injection = false;
   bool quiet = false;
   bool help = false;

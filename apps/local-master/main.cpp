@@ -135,7 +135,12 @@ int main(int argc, char** argv) {
 
   boost::asio::io_context io;
   lm::MasterServer server(io.get_executor(), server_options, *runner);
-  if (auto started = server.start(); !started) return die(started.error().what());
+  // A fetch (CommandInfo.uris) ends on a thread of its own: the server then polls at once.
+  if (processes != nullptr) processes->set_wake([&server] { server.wake(); });
+  if (auto started = server.start(); !started) {
+    if (processes != nullptr) processes->set_wake({});
+    return die(started.error().what());
+  }
   const auto ports = server.ports();
   for (std::size_t i = 0; i < ports.size(); ++i) {
     log_line(fmt::format("{} listening on {}:{}{}",
@@ -177,5 +182,6 @@ int main(int argc, char** argv) {
     }
   });
   io.run();
+  if (processes != nullptr) processes->set_wake({});  // the server goes first
   return 0;
 }

@@ -744,8 +744,12 @@ void Master::launch_task(Framework& framework, const mesos::v1::TaskInfo& info,
     }
   }
 
-  send_task_status(framework, launched, mesos::v1::TASK_STARTING, TaskStatus::SOURCE_EXECUTOR,
-                   std::nullopt, "", now);
+  // The command executor says TASK_STARTING once it runs, which with URIs is after the fetch
+  // (a failed fetch goes from STAGING to FAILED, as in Mesos): then it is sent with RUNNING.
+  if (info.command().uris().empty()) {
+    send_task_status(framework, launched, mesos::v1::TASK_STARTING, TaskStatus::SOURCE_EXECUTOR,
+                     std::nullopt, "", now);
+  }
   LaunchSpec spec;
   spec.container_id = launched.container_id;
   *spec.framework_id.mutable_value() = framework_id;
@@ -885,7 +889,7 @@ Master::Task* Master::find_task_by_container(const std::string& container_id,
 
 void Master::on_task_event(const RunnerEvent& event, TimePoint now) {
   last_now_ = now;
-  if (event.kind == RunnerEvent::Kind::exited || event.kind == RunnerEvent::Kind::launch_failed) {
+  if (event.kind != RunnerEvent::Kind::running) {
     orphans_.erase(event.container_id);
   }
   Framework* framework = nullptr;
@@ -898,6 +902,10 @@ void Master::on_task_event(const RunnerEvent& event, TimePoint now) {
       task->pgid = event.pgid;
       if (!task->running_reported) {
         task->running_reported = true;
+        if (task->latest.state() == mesos::v1::TASK_STAGING) {
+          send_task_status(*framework, *task, mesos::v1::TASK_STARTING, TaskStatus::SOURCE_EXECUTOR,
+                           std::nullopt, "", now);
+        }
         send_task_status(*framework, *task, mesos::v1::TASK_RUNNING, TaskStatus::SOURCE_EXECUTOR,
                          std::nullopt, "", now);
       }
@@ -907,6 +915,18 @@ void Master::on_task_event(const RunnerEvent& event, TimePoint now) {
       send_task_status(*framework, *task, mesos::v1::TASK_FAILED, TaskStatus::SOURCE_EXECUTOR,
                        TaskStatus::REASON_COMMAND_EXECUTOR_FAILED,
                        "Failed to launch task: " + event.message, now);
+      task_ended(*framework, *task, now);
+      break;
+    case RunnerEvent::Kind::fetch_failed:
+      // Mesos has no reason of its own for this: the container's launch failed, said by the
+      // agent, with the fetcher's cause (Mesos keeps that in the sandbox's stderr; here it is
+      // in the message too).
+      send_task_status(*framework, *task, mesos::v1::TASK_FAILED, TaskStatus::SOURCE_AGENT,
+                       TaskStatus::REASON_CONTAINER_LAUNCH_FAILED,
+                       fmt::format("Failed to launch container: Failed to fetch all URIs for "
+                                   "container '{}': {}",
+                                   task->container_id, event.message),
+                       now);
       task_ended(*framework, *task, now);
       break;
     case RunnerEvent::Kind::exited: {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/system_timer.hpp>
@@ -211,6 +212,16 @@ class MasterServer::Impl {
     }
     pump();
     return {};
+  }
+
+  // Posted, so safe from any thread; a wake that runs after the server is gone does nothing.
+  void wake() {
+    boost::asio::post(executor_, [this, alive = std::weak_ptr<bool>(alive_)] {
+      if (alive.lock() && !stopped_) {
+        if (options_.reap) options_.reap();
+        pump();
+      }
+    });
   }
 
   void stop() {
@@ -551,6 +562,7 @@ class MasterServer::Impl {
   boost::asio::steady_timer reap_timer_;
   boost::asio::signal_set signals_;
   bool stopped_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // expires with the Impl
 };
 
 MasterServer::MasterServer(boost::asio::any_io_executor executor, MasterServerOptions options,
@@ -561,6 +573,9 @@ MasterServer::~MasterServer() {
 }
 Result<void> MasterServer::start() {
   return impl_->start();
+}
+void MasterServer::wake() {
+  impl_->wake();
 }
 void MasterServer::stop() {
   impl_->stop();

@@ -69,6 +69,10 @@ class MasterServer {
   Result<void> start();
   // Closes every connection and timer; tasks keep running (they outlive local-master).
   void stop();
+  // Reaps (options.reap) and runs the core's due work soon, on the executor: for a runner that
+  // made progress off the executor (a ProcessRunner's fetch ended). Thread-safe; the server
+  // must still exist when it is called.
+  void wake();
 
   // Ports of the replicas (bound, so real ports even when 0 was asked for).
   std::vector<std::uint16_t> ports() const;

@@ -434,7 +434,87 @@ void ProcessRunner::queue_launch_failed(const std::string& container_id, std::st
   queued_.push_back(std::move(event));
 }
 
+ProcessRunner::~ProcessRunner() {
+  for (auto& [container_id, fetch] : fetches_)
+    fetch->cancel = true;
+  for (auto& [container_id, fetch] : fetches_) {
+    if (fetch->thread.joinable()) fetch->thread.join();
+  }
+}
+
+void ProcessRunner::set_wake(std::function<void()> wake) {
+  std::lock_guard lock(mutex_);
+  wake_ = std::move(wake);
+}
+
 void ProcessRunner::launch(const LaunchSpec& spec, TimePoint) {
+  if (spec.task.command().uris().empty()) {
+    start_process(spec);
+    return;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(spec.sandbox, ec);
+  if (ec) {
+    queue_launch_failed(spec.container_id, fmt::format("Failed to create sandbox '{}': {}",
+                                                       spec.sandbox, ec.message()));
+    return;
+  }
+  auto fetch = std::make_unique<Fetch>();
+  fetch->spec = spec;
+  Fetch* job = fetch.get();
+  // The fetcher's log goes where Mesos puts it: the sandbox's stderr, before the command's own.
+  job->thread = std::thread([this, job, options = options_.fetcher] {
+    std::FILE* log_file = std::fopen((job->spec.sandbox + "/stderr").c_str(), "ae");
+    const auto log = [log_file](std::string_view line) {
+      if (log_file == nullptr) return;
+      std::fprintf(log_file, "local-master fetcher: %.*s\n", static_cast<int>(line.size()),
+                   line.data());
+    };
+    auto result =
+        fetch_uris(job->spec.task.command(), job->spec.sandbox, options, job->cancel, log);
+    if (!result) log("Failed: " + result.error().what());
+    if (log_file != nullptr) std::fclose(log_file);
+    std::lock_guard lock(mutex_);
+    job->result = std::move(result);
+    job->done = true;
+    if (wake_) wake_();
+  });
+  fetches_.emplace(spec.container_id, std::move(fetch));
+}
+
+void ProcessRunner::collect_fetches() {
+  for (auto it = fetches_.begin(); it != fetches_.end();) {
+    Fetch& fetch = *it->second;
+    {
+      std::lock_guard lock(mutex_);
+      if (!fetch.done) {
+        ++it;
+        continue;
+      }
+    }
+    fetch.thread.join();
+    if (fetch.signal) {
+      // Killed while fetching: the command never ran; it ends as if the signal had hit it.
+      RunnerEvent event;
+      event.kind = RunnerEvent::Kind::exited;
+      event.container_id = fetch.spec.container_id;
+      event.termination =
+          Termination::signaled(*fetch.signal == TaskSignal::kill ? SIGKILL : SIGTERM);
+      queued_.push_back(std::move(event));
+    } else if (!fetch.result) {
+      RunnerEvent event;
+      event.kind = RunnerEvent::Kind::fetch_failed;
+      event.container_id = fetch.spec.container_id;
+      event.message = fetch.result.error().what();
+      queued_.push_back(std::move(event));
+    } else {
+      start_process(fetch.spec);
+    }
+    it = fetches_.erase(it);
+  }
+}
+
+void ProcessRunner::start_process(const LaunchSpec& spec) {
   const std::string docker_path = options_.docker.empty()
                                       ? std::string()
                                       : find_on_path(options_.docker, master_path_variable());
@@ -544,6 +624,11 @@ void ProcessRunner::launch(const LaunchSpec& spec, TimePoint) {
 }
 
 void ProcessRunner::signal(std::string_view container_id, TaskSignal signal, TimePoint) {
+  if (auto fetch = fetches_.find(std::string(container_id)); fetch != fetches_.end()) {
+    fetch->second->cancel = true;
+    if (!fetch->second->signal || signal == TaskSignal::kill) fetch->second->signal = signal;
+    return;
+  }
   auto it = processes_.find(std::string(container_id));
   // Never kill(0) or kill(-1): those would hit local-master's own group or every process.
   if (it == processes_.end() || it->second.pgid <= 1) return;
@@ -552,6 +637,8 @@ void ProcessRunner::signal(std::string_view container_id, TaskSignal signal, Tim
 
 void ProcessRunner::signal_all(TaskSignal signal, TimePoint now) {
   for (const auto& [container_id, watched] : processes_)
+    this->signal(container_id, signal, now);
+  for (const auto& [container_id, fetch] : fetches_)
     this->signal(container_id, signal, now);
 }
 
@@ -580,6 +667,7 @@ Termination ProcessRunner::read_status_file(const std::string& path,
 }
 
 void ProcessRunner::reap() {
+  collect_fetches();
   for (auto it = processes_.begin(); it != processes_.end();) {
     const Watched& watched = it->second;
     int status = 0;
@@ -621,6 +709,10 @@ std::vector<RunnerEvent> ProcessRunner::poll(TimePoint now) {
 
 std::optional<TimePoint> ProcessRunner::next_deadline() const {
   if (!queued_.empty()) return last_now_.value_or(TimePoint{});
+  std::lock_guard lock(mutex_);
+  for (const auto& [container_id, fetch] : fetches_) {
+    if (fetch->done) return last_now_.value_or(TimePoint{});
+  }
   return std::nullopt;
 }
 

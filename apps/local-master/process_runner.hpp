@@ -19,16 +19,28 @@
 // MESOS_AGENT_ID, MESOS_SLAVE_ID, MESOS_CONTAINER_ID), plus CommandInfo.environment (VALUE
 // variables; those win over the rest).
 //
+// A task with CommandInfo.uris is fetched first (fetcher.hpp) on a thread of its own, so that
+// a slow download never holds up the master's thread; its process starts in the first `poll()`
+// (or `reap()`) after the fetch ended, and a failed fetch is reported as `fetch_failed`. The
+// runner calls the `wake` callback (from the fetch thread) when a fetch has ended, so that the
+// wiring can poll at once instead of on its next timer.
+//
 // Exit statuses are collected by `reap()` with waitpid(WNOHANG); `poll()` calls it. The wiring
 // should run `Master::advance()` on SIGCHLD and on a periodic timer (adopted processes are not
 // our children: they are checked with kill(pid, 0) on every poll).
 #pragma once
 
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "fetcher.hpp"
 #include "heatblast/error.hpp"
 #include "task_runner.hpp"
 
@@ -41,6 +53,8 @@ struct ProcessRunnerOptions {
   std::string meta_dir;
   // The docker CLI: a name looked up on PATH, or a path. Empty: docker is unavailable.
   std::string docker = "docker";
+  // Limits and the frameworks home of the fetcher (CommandInfo.uris).
+  FetcherOptions fetcher{};
 };
 
 // The command line that a task's LaunchSpec turns into, before any process exists: argv[0] is
@@ -57,18 +71,30 @@ struct CommandLine {
 };
 Result<CommandLine> build_command_line(const LaunchSpec& spec, const std::string& docker_path);
 
-// Not thread-safe; the master's thread only. The destructor leaves running tasks alone (they
-// outlive local-master on purpose); call `signal()` first to stop them.
+// Not thread-safe; the master's thread only, except `set_wake`. The destructor leaves running
+// tasks alone (they outlive local-master on purpose); call `signal()` first to stop them. It
+// cancels the fetches still going and waits for their threads (a download stops within a
+// second; an archive being unpacked is finished first).
 class ProcessRunner final : public TaskRunner {
  public:
   explicit ProcessRunner(ProcessRunnerOptions options);
+  ~ProcessRunner() override;
+  ProcessRunner(const ProcessRunner&) = delete;
+  ProcessRunner& operator=(const ProcessRunner&) = delete;
+
+  // Called from a fetch thread each time a fetch ends; it must be thread-safe and must not call
+  // into the runner (post to the master's executor instead). Empty (the default, or set so before
+  // the callee goes away): nothing is called. Safe to call at any time from any thread.
+  void set_wake(std::function<void()> wake);
 
   // True when `options.docker` names an executable file (looked up on each call).
   bool docker_available() const override;
   // Forks the supervisor and waits (briefly: until exec) to learn whether the command could
-  // be executed; the result is reported by the next `poll()`.
+  // be executed; the result is reported by the next `poll()`. With CommandInfo.uris, starts
+  // their fetch instead and returns at once; the rest happens when the fetch has ended.
   void launch(const LaunchSpec& spec, TimePoint now) override;
-  // kill(-pgid, SIGTERM or SIGKILL).
+  // kill(-pgid, SIGTERM or SIGKILL). A task still fetching has its fetch cancelled and is
+  // reported `exited` (signaled with that signal) once the fetch thread has stopped.
   void signal(std::string_view container_id, TaskSignal signal, TimePoint now) override;
   void adopt(const Adoption& adoption, TimePoint now) override;
   // `reap()`, then everything queued.
@@ -77,11 +103,12 @@ class ProcessRunner final : public TaskRunner {
   std::optional<TimePoint> next_deadline() const override;
 
   // Collects ended supervisors (waitpid WNOHANG) and gone adopted processes, and queues an
-  // `exited` event for each. Cheap; safe to call often.
+  // `exited` event for each; starts the tasks whose fetch ended well, queues `fetch_failed`
+  // for the others. Cheap; safe to call often.
   void reap();
 
-  // Processes being watched.
-  std::size_t live_tasks() const { return processes_.size(); }
+  // Processes being watched, and tasks still being fetched.
+  std::size_t live_tasks() const { return processes_.size() + fetches_.size(); }
   // signal() to every process being watched: local-master's shutdown without a work dir,
   // when nothing could adopt the tasks later.
   void signal_all(TaskSignal signal, TimePoint now);
@@ -94,6 +121,19 @@ class ProcessRunner final : public TaskRunner {
     std::string status_path;
   };
 
+  // One task whose URIs are being fetched. `done`, `result` under `mutex_`; `cancel` atomic;
+  // the rest is the master thread's.
+  struct Fetch {
+    LaunchSpec spec;
+    std::atomic<bool> cancel{false};
+    std::optional<TaskSignal> signal;  // why it was cancelled
+    bool done = false;
+    Result<void> result;
+    std::thread thread;
+  };
+
+  void start_process(const LaunchSpec& spec);
+  void collect_fetches();
   std::string container_meta_dir(const std::string& container_id) const;
   Termination read_status_file(const std::string& path, std::optional<int> supervisor_status);
   void queue_launch_failed(const std::string& container_id, std::string message);
@@ -102,6 +142,9 @@ class ProcessRunner final : public TaskRunner {
   std::unordered_map<std::string, Watched> processes_;
   std::vector<RunnerEvent> queued_;
   std::optional<TimePoint> last_now_;
+  std::unordered_map<std::string, std::unique_ptr<Fetch>> fetches_;
+  mutable std::mutex mutex_;  // guards Fetch::done, Fetch::result, wake_
+  std::function<void()> wake_;
 };
 
 }  // namespace heatblast::local_master

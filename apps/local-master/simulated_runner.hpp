@@ -1,6 +1,8 @@
 // SimulatedRunner (`--simulate`): runs no processes. Each task follows a scripted lifecycle
 // (start delay, run time, outcome), driven only by the times passed to it, so a test or a load
-// run can exercise thousands of agents and tasks deterministically.
+// run can exercise thousands of agents and tasks deterministically. CommandInfo.uris are
+// ignored: nothing is fetched (there is no sandbox to fetch into and no command that would use
+// the files), so a URI that would 404 does not fail a simulated task.
 #pragma once
 
 #include <cstddef>

@@ -48,6 +48,8 @@ struct RunnerEvent {
   enum class Kind {
     running,        // the command started; `pid`/`pgid` are set for real processes
     launch_failed,  // the command could not be started; `message` says why
+    fetch_failed,   // a CommandInfo.uris could not be fetched (the command never ran); `message`
+                    // names the URI and says why
     exited,         // the command ended; `termination` says how
   };
   Kind kind = Kind::running;

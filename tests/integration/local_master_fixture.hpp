@@ -228,11 +228,13 @@ class LocalMaster {
     }
     tracker_ = std::make_unique<TrackingRunner>(*inner_);
     server_ = std::make_unique<lm::MasterServer>(io.get_executor(), options, *tracker_);
+    if (processes_ != nullptr) processes_->set_wake([s = server_.get()] { s->wake(); });
     auto started = server_->start();
     if (!started) throw std::runtime_error("local-master: " + started.error().what());
   }
 
   ~LocalMaster() {
+    if (processes_ != nullptr) processes_->set_wake({});  // the server goes before the runner
     http_.cancel_all();
     server_->stop();
     tracker_->kill_all();

@@ -50,7 +50,9 @@ TEST_CASE("load-tester flags: every flag, both spellings") {
                            "--advertise",
                            "host1:9000",
                            "--worker",
-                           "/opt/load-worker"});
+                           "/opt/load-worker",
+                           "--worker-on-agent",
+                           "/usr/bin/load-worker"});
   CHECK(f.master == "m1:5050,m2:5050");
   CHECK(f.total_queries == 1000);
   CHECK(f.queries_per_task == 300);
@@ -67,6 +69,7 @@ TEST_CASE("load-tester flags: every flag, both spellings") {
   CHECK(f.listen == "127.0.0.1:9000");
   CHECK(f.advertise == "host1:9000");
   CHECK(f.worker == "/opt/load-worker");
+  CHECK(f.worker_on_agent == "/usr/bin/load-worker");
   CHECK(parse_ok({"--master=a:1", "--target=http://t/"}).master == "a:1");
 }
 

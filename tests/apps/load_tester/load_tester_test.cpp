@@ -4,8 +4,10 @@
 #include "load_tester.hpp"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <map>
 
 #include <fmt/format.h>
 #include <catch2/catch.hpp>
@@ -91,7 +93,14 @@ TEST_CASE("load-tester: 1000 queries, 100 per task, parallelism 3") {
   Run run;
   auto flags = run.flags();
   flags.report = load::ReportFormat::json;
-  run.run(flags);
+  // The tasks as the master launched them (the framework, torn down at the end, takes them
+  // out of the master's state).
+  std::map<std::string, heatblast::local_master::TaskSnapshot> launched;
+  run.run(flags, [&](load::LoadTester&) {
+    for (const auto& framework : run.master.master().snapshot().frameworks)
+      for (const auto& task : framework.tasks)
+        launched[task.task_id] = task;
+  });
   INFO(run.log);
   CHECK(*run.status == 0);
   CHECK(run.received == 1000);
@@ -107,6 +116,18 @@ TEST_CASE("load-tester: 1000 queries, 100 per task, parallelism 3") {
     CHECK(task.outcome == mesos::v1::TASK_FINISHED);
     CHECK(task.figures.queries == 100);
     CHECK(task.final_report);
+  }
+  // Each task fetched the load-worker the load-tester serves, and ran it from its sandbox.
+  REQUIRE(launched.size() == 10);
+  for (const auto& [id, task] : launched) {
+    INFO(id);
+    const auto& command = task.info.command();
+    REQUIRE(command.uris_size() == 1);
+    CHECK_THAT(command.uris(0).value(),
+               Catch::StartsWith("http://127.0.0.1:") && Catch::EndsWith("/load-worker"));
+    CHECK(command.uris(0).executable());
+    CHECK(command.value() == "./load-worker");
+    CHECK(::access((task.sandbox + "/load-worker").c_str(), X_OK) == 0);
   }
   const auto report = run.tester->report();
   CHECK(report.rfind("{\"queries\":1000,\"errors\":0,", 0) == 0);
@@ -172,12 +193,11 @@ TEST_CASE("load-tester: more failed tasks than --max-failed-tasks abort the run,
   flags.queries_per_task = 100;
   flags.parallelism = 1;
   flags.max_failed_tasks = 1;
-  // A worker that cannot run: every task fails.
-  flags.worker = "/nonexistent/load-worker";
+  // A worker that cannot run: every task fails (run from the agent's path, nothing fetched).
+  flags.worker_on_agent = "/nonexistent/load-worker";
   load::LoadTesterHooks hooks;
   hooks.on_exit = [&](int s) { run.status = s; };
-  run.tester =
-      std::make_unique<load::LoadTester>(run.io.get_executor(), flags, flags.worker, hooks);
+  run.tester = std::make_unique<load::LoadTester>(run.io.get_executor(), flags, "", hooks);
   REQUIRE(run.tester->start());
   REQUIRE(run_until(
       run.io, [&] { return run.status.has_value(); }, 30s));
@@ -186,4 +206,14 @@ TEST_CASE("load-tester: more failed tasks than --max-failed-tasks abort the run,
   CHECK(run.received == 0);
   // The first failure was re-queued (load-4); the second aborted the run: nothing more added.
   CHECK(run.tester->task_results().size() == 4);
+}
+
+TEST_CASE("load-tester: a load-worker binary that cannot be read stops the start") {
+  Run run;
+  auto flags = run.flags();
+  load::LoadTester tester(run.io.get_executor(), flags, "/nonexistent/load-worker", {});
+  auto started = tester.start();
+  REQUIRE_FALSE(started);
+  CHECK(started.error().what().find("cannot read the load-worker binary "
+                                    "'/nonexistent/load-worker'") != std::string::npos);
 }
