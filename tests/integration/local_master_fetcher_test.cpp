@@ -18,7 +18,8 @@
 #include <catch2/catch.hpp>
 
 #include "heatblast/http_server.hpp"
-#include "integration/local_master_fixture.hpp"
+#include "support/local_master_fixture.hpp"
+#include "support/test_framework.hpp"
 
 using namespace std::chrono_literals;
 using heatblast::ContentType;

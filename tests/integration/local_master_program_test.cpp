@@ -17,12 +17,17 @@
 #include <catch2/catch.hpp>
 
 #include "heatblast/http_client.hpp"
-#include "integration/local_master_fixture.hpp"
-#include "integration/local_master_program.hpp"
+#include "heatblast/task_state.hpp"
+#include "support/process_groups.hpp"
+#include "support/program.hpp"
+#include "support/temp_dir.hpp"
+#include "support/test_framework.hpp"
 
 using namespace std::chrono_literals;
 using heatblast::ContentType;
-using heatblast::testing::LocalMasterProgram;
+using heatblast::testing::GroupGuard;
+using heatblast::testing::Program;
+using heatblast::testing::ProgramOptions;
 using heatblast::testing::TempDir;
 using heatblast::testing::TestFramework;
 using heatblast::testing::wait_for;
@@ -39,20 +44,22 @@ const std::vector<std::string> kCommon = {"--resources",
                                           "--allocation-interval",
                                           "0.1"};
 
+// The local-master program's command line: kCommon, then `extra`.
 std::vector<std::string> args(std::vector<std::string> extra) {
-  std::vector<std::string> out = kCommon;
+  std::vector<std::string> out = {HEATBLAST_LOCAL_MASTER_PATH};
+  out.insert(out.end(), kCommon.begin(), kCommon.end());
   out.insert(out.end(), extra.begin(), extra.end());
   return out;
 }
 
 // Waits for the start-up lines (the last one names the sandboxes) and returns the address of
 // "master listening on 127.0.0.1:PORT (leader)".
-std::string wait_listening(LocalMasterProgram& program) {
+std::string wait_listening(Program& program) {
   constexpr std::string_view kLine = "master listening on ";
   if (!program.wait_for_output("runs/<container>", 10s)) {
     FAIL("no start-up lines\n" << program.context());
   }
-  const std::string& out = program.output();
+  const std::string out = program.output();
   const auto at = out.find(kLine);
   if (at == std::string::npos) FAIL("no listening line\n" << program.context());
   const auto from = at + kLine.size();
@@ -86,22 +93,14 @@ int task_group_of(TestFramework& fw, const std::string& task_id) {
   return 0;
 }
 
-// SIGKILLs a task's process group when the test ends, however it ends.
-struct GroupGuard {
-  int pgid = 0;
-  ~GroupGuard() {
-    if (pgid > 1) ::kill(-pgid, SIGKILL);
-  }
-};
-
 }  // namespace
 
 TEST_CASE("local-master --version, and an unknown flag", "[integration]") {
-  LocalMasterProgram version({"--version"});
+  Program version({HEATBLAST_LOCAL_MASTER_PATH, "--version"});
   REQUIRE(version.wait_exit(10s) == 0);
   CHECK(version.output() == fmt::format("local-master {}\n", HEATBLAST_VERSION));
 
-  LocalMasterProgram unknown({"--nope", "1"});
+  Program unknown({HEATBLAST_LOCAL_MASTER_PATH, "--nope", "1"});
   REQUIRE(unknown.wait_exit(10s) == 2);
   CHECK_THAT(unknown.output(), Catch::StartsWith("local-master: unknown flag '--nope'"));
 }
@@ -119,7 +118,7 @@ TEST_CASE("local-master on a taken port: the bind error first, exit status 1", "
   const std::string taken = fmt::format("127.0.0.1:{}", ntohs(address.sin_port));
 
   TempDir dir("heatblast-taken");
-  LocalMasterProgram program(args({"--listen", taken, "--work-dir", dir.str() + "/work"}));
+  Program program(args({"--listen", taken, "--work-dir", dir.str() + "/work"}));
   const auto status = program.wait_exit(10s);
   ::close(fd);
   INFO(program.context());
@@ -131,7 +130,7 @@ TEST_CASE("local-master on a taken port: the bind error first, exit status 1", "
 
 TEST_CASE("local-master without --work-dir kills its tasks on SIGTERM and waits for them",
           "[integration]") {
-  LocalMasterProgram program(args({"--listen", "127.0.0.1:0"}));
+  Program program(args({"--listen", "127.0.0.1:0"}));
   const std::string master = wait_listening(program);
   CHECK_THAT(program.output(), Catch::Contains("task sandboxes: /tmp/local-master/slaves/"));
 
@@ -158,7 +157,7 @@ TEST_CASE("local-master without --work-dir kills its tasks on SIGTERM and waits 
 
 TEST_CASE("local-master with --work-dir leaves its tasks running on SIGTERM", "[integration]") {
   TempDir dir("heatblast-sigterm");
-  LocalMasterProgram program(args({"--listen", "127.0.0.1:0", "--work-dir", dir.str() + "/w"}));
+  Program program(args({"--listen", "127.0.0.1:0", "--work-dir", dir.str() + "/w"}));
   const std::string master = wait_listening(program);
   CHECK_THAT(program.output(),
              Catch::Contains(fmt::format("task sandboxes: {}/w/slaves/", dir.str())));
@@ -193,8 +192,8 @@ TEST_CASE("a relative --work-dir: a task that ends while local-master is down is
   // status, reported TASK_FAILED, and a restart policy ran the task a second time.
   TempDir dir("heatblast-relative");
   const std::vector<std::string> flags = args({"--listen", "127.0.0.1:0", "--work-dir", "run/lm"});
-  std::optional<LocalMasterProgram> program;
-  program.emplace(flags, dir.str());
+  std::optional<Program> program;
+  program.emplace(flags, ProgramOptions{.cwd = dir.str()});
   std::string master = wait_listening(*program);
   CHECK_THAT(program->output(),
              Catch::Contains(fmt::format("task sandboxes: {}/run/lm/slaves/", dir.str())));
@@ -226,7 +225,7 @@ TEST_CASE("a relative --work-dir: a task that ends while local-master is down is
   heatblast::testing::wait_group_gone(io, group.pgid, 5s);
   fw.reset();
 
-  program.emplace(flags, dir.str());
+  program.emplace(flags, ProgramOptions{.cwd = dir.str()});
   master = wait_listening(*program);
   fw.emplace(io, std::vector<std::string>{master}, ContentType::protobuf,
              [&](heatblast::scheduler::Options& options) {
@@ -255,13 +254,12 @@ TEST_CASE("a relative --work-dir: a task that ends while local-master is down is
 TEST_CASE("POST /admin/fault answers 404 unless --enable-fault-injection", "[integration]") {
   boost::asio::io_context io;
   {
-    LocalMasterProgram program(args({"--listen", "127.0.0.1:0", "--simulate"}));
+    Program program(args({"--listen", "127.0.0.1:0", "--simulate"}));
     const std::string master = wait_listening(program);
     const auto refused = send(io, "POST", fmt::format("http://{}/admin/fault", master), "stall=1");
     CHECK(refused.status == 404);
   }
-  LocalMasterProgram program(
-      args({"--listen", "127.0.0.1:0", "--simulate", "--enable-fault-injection"}));
+  Program program(args({"--listen", "127.0.0.1:0", "--simulate", "--enable-fault-injection"}));
   const std::string master = wait_listening(program);
   const auto applied = send(io, "POST", fmt::format("http://{}/admin/fault", master), "stall=0");
   INFO(applied.body);
@@ -269,9 +267,8 @@ TEST_CASE("POST /admin/fault answers 404 unless --enable-fault-injection", "[int
 }
 
 TEST_CASE("agent attributes from the flags, in /state and in offers", "[integration]") {
-  LocalMasterProgram program(
-      args({"--listen", "127.0.0.1:0", "--simulate", "--agents", "2", "--attributes",
-            "rack:r1;level:2", "--agent-attributes", "1=rack:r2;slots:[1-4]"}));
+  Program program(args({"--listen", "127.0.0.1:0", "--simulate", "--agents", "2", "--attributes",
+                        "rack:r1;level:2", "--agent-attributes", "1=rack:r2;slots:[1-4]"}));
   const std::string master = wait_listening(program);
   CHECK_THAT(program.output(), Catch::Contains("attributes: 'rack:r2;level:2;slots:[1-4]'"));
   boost::asio::io_context io;

@@ -10,7 +10,8 @@
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 
-#include "integration/local_master_fixture.hpp"
+#include "support/local_master_fixture.hpp"
+#include "support/test_framework.hpp"
 #include "unit/http/raw_peer.hpp"
 
 using namespace std::chrono_literals;

@@ -6,10 +6,6 @@
 // launched twice cannot go unnoticed.
 #include "etl_scheduler.hpp"
 
-#include <signal.h>
-#include <stdlib.h>
-#include <sys/wait.h>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -18,7 +14,6 @@
 #include <map>
 #include <memory>
 #include <set>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -26,142 +21,43 @@
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 
-#include "attributes.hpp"
 #include "fakes/run_until.hpp"
-#include "heatblast/http_client.hpp"
 #include "heatblast/store.hpp"
-#include "master_server.hpp"
-#include "process_runner.hpp"
+#include "support/local_master_fixture.hpp"
+#include "support/temp_dir.hpp"
 
 namespace {
 
 namespace etl = heatblast::etl;
-namespace lm = heatblast::local_master;
 using namespace std::chrono_literals;
+using heatblast::testing::LocalMaster;
+using heatblast::testing::LocalMasterConfig;
+using heatblast::testing::ProcessGroups;
 using heatblast::testing::run_until;
+using heatblast::testing::TempDir;
 using SteadyClock = std::chrono::steady_clock;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "heatblast-etl-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string str() const { return path_.string(); }
-
- private:
-  std::filesystem::path path_;
-};
-
-// The process groups that tasks started, across master restarts, so that a test that fails
-// halfway leaves no process behind.
-struct ProcessGroups {
-  std::map<std::string, std::pair<int, int>> live;  // container -> (pid, pgid)
-  ~ProcessGroups() {
-    for (const auto& [container, group] : live) {
-      if (group.second > 1) ::kill(-group.second, SIGKILL);
-      if (group.first > 1) ::waitpid(group.first, nullptr, WNOHANG);
-    }
-  }
-};
-
-class TrackingRunner final : public lm::TaskRunner {
- public:
-  TrackingRunner(lm::TaskRunner& inner, ProcessGroups& groups) : inner_(inner), groups_(groups) {}
-  bool docker_available() const override { return inner_.docker_available(); }
-  void launch(const lm::LaunchSpec& spec, lm::TimePoint now) override { inner_.launch(spec, now); }
-  void signal(std::string_view id, lm::TaskSignal signal, lm::TimePoint now) override {
-    inner_.signal(id, signal, now);
-  }
-  void adopt(const lm::Adoption& adoption, lm::TimePoint now) override {
-    inner_.adopt(adoption, now);
-  }
-  std::vector<lm::RunnerEvent> poll(lm::TimePoint now) override {
-    auto events = inner_.poll(now);
-    for (const auto& event : events) {
-      if (event.kind == lm::RunnerEvent::Kind::running && event.pid && event.pgid) {
-        groups_.live[event.container_id] = {*event.pid, *event.pgid};
-      } else if (event.kind != lm::RunnerEvent::Kind::running) {
-        groups_.live.erase(event.container_id);
-      }
-    }
-    return events;
-  }
-  std::optional<lm::TimePoint> next_deadline() const override { return inner_.next_deadline(); }
-
- private:
-  lm::TaskRunner& inner_;
-  ProcessGroups& groups_;
-};
-
-// One local-master process's worth: replicas on loopback, real processes, a work dir that a
-// restarted LocalMaster (same dir, same port) recovers from.
-class LocalMaster {
- public:
-  LocalMaster(boost::asio::io_context& io, const std::string& work_dir, ProcessGroups& groups,
-              int replicas, std::uint16_t port = 0, std::vector<lm::AgentSpec> agents = {})
-      : processes_(lm::ProcessRunnerOptions{.meta_dir = work_dir + "/meta", .docker = ""}),
-        tracker_(processes_, groups) {
-    lm::MasterServerOptions options;
-    options.address = "127.0.0.1";
-    options.port = port;
-    options.replicas = replicas;
-    options.reap = [this] { processes_.reap(); };
-    options.reap_interval = 20ms;
-    lm::MasterOptions& master = options.master;
-    master.hostname = "localhost";
-    master.heartbeat_interval = 200ms;
-    master.allocation_interval = 50ms;
-    master.work_dir = work_dir;
-    master.log = [this](std::string_view line) { log_.emplace_back(line); };
-    auto resources = heatblast::parse_resources("cpus:4;mem:4096;disk:1024;ports:[31000-31099]");
-    if (!resources) throw std::runtime_error(resources.error().what());
-    master.agents = std::move(agents);
-    if (master.agents.empty()) {
-      master.agents = {lm::AgentSpec{"localhost", std::move(*resources), {}}};
-    }
-    server_ = std::make_unique<lm::MasterServer>(io.get_executor(), options, tracker_);
-    if (auto started = server_->start(); !started) {
-      throw std::runtime_error("local-master: " + started.error().what());
-    }
-  }
-  ~LocalMaster() { server_->stop(); }
-
-  lm::MasterServer& server() { return *server_; }
-  std::vector<std::string> addresses() const {
-    std::vector<std::string> out;
-    for (auto port : server_->ports())
-      out.push_back(fmt::format("127.0.0.1:{}", port));
-    return out;
-  }
-  std::string log_tail() const {
-    std::string out;
-    for (std::size_t i = log_.size() > 20 ? log_.size() - 20 : 0; i < log_.size(); ++i)
-      out += "  " + log_[i] + "\n";
-    return out;
-  }
-
- private:
-  lm::ProcessRunner processes_;
-  TrackingRunner tracker_;
-  std::vector<std::string> log_;
-  std::unique_ptr<lm::MasterServer> server_;
-};
+// The master of a World: replicas on loopback, real processes, a work dir and process groups
+// that a restarted LocalMaster (same dir, same port) takes over.
+LocalMasterConfig master_config(const std::string& work_dir, ProcessGroups& groups, int replicas,
+                                std::uint16_t port = 0) {
+  LocalMasterConfig config;
+  config.replicas = replicas;
+  config.allocation_interval = 50ms;
+  config.reap_interval = 20ms;
+  config.resources = "cpus:4;mem:4096;disk:1024;ports:[31000-31099]";
+  config.seed = std::nullopt;
+  return config.restartable(work_dir, groups, port);
+}
 
 // The test's world: one io_context, a local-master, etl-schedulers, and what was observed.
 class World {
  public:
-  explicit World(int replicas = 1, std::vector<lm::AgentSpec> agents = {}) {
-    master = std::make_unique<LocalMaster>(io, dir.str() + "/master", groups, replicas, 0,
-                                           std::move(agents));
+  // `configure` changes the master's settings, its agents for instance.
+  explicit World(int replicas = 1, const std::function<void(LocalMasterConfig&)>& configure = {}) {
+    LocalMasterConfig config = master_config(dir / "master", groups, replicas);
+    if (configure) configure(config);
+    master = std::make_unique<LocalMaster>(io, std::move(config));
   }
   ~World() {
     schedulers_.clear();
@@ -287,8 +183,9 @@ class World {
         limit);
     if (!ok) {
       FAIL("timed out after " << limit.count() << " ms waiting for " << what << "\n"
-                              << run.history() << "local-master log:\n"
-                              << (master ? master->log_tail() : std::string("(stopped)\n")));
+                              << run.history()
+                              << (master ? master->log_tail(20)
+                                         : std::string("local-master: stopped\n")));
     }
   }
 
@@ -342,11 +239,11 @@ class World {
   void restart_master() {
     const std::uint16_t port = master->server().ports().at(0);
     master.reset();
-    master = std::make_unique<LocalMaster>(io, dir.str() + "/master", groups, 1, port);
+    master = std::make_unique<LocalMaster>(io, master_config(dir / "master", groups, 1, port));
   }
 
   boost::asio::io_context io;
-  TempDir dir;
+  TempDir dir{"heatblast-etl"};
   ProcessGroups groups;
   std::unique_ptr<LocalMaster> master;
   std::map<std::string, std::set<std::string>> task_ids_at_master;
@@ -481,17 +378,12 @@ TEST_CASE("maxtasks: never exceeded when ticks come faster than tasks end") {
   world.check_no_task_launched_twice();
 }
 
-// An agent of local-master with the given attributes ("rack:r1;level:2").
-lm::AgentSpec agent_with(const std::string& hostname, const std::string& attributes) {
-  auto resources = heatblast::parse_resources("cpus:4;mem:4096;disk:1024;ports:[31000-31099]");
-  auto parsed = lm::parse_attributes(attributes);
-  if (!resources || !parsed) throw std::runtime_error("bad agent in the test");
-  return lm::AgentSpec{hostname, std::move(*resources), std::move(*parsed)};
-}
-
 TEST_CASE("constraint: tasks run only on the agents whose attributes match every -constraint") {
-  World world(1, {agent_with("host-a", "rack:r1;level:2"), agent_with("host-b", "rack:r2;level:2"),
-                  agent_with("host-c", "rack:r2;level:3")});
+  World world(1, [](LocalMasterConfig& master) {
+    master.with_agent("host-a", "rack:r1;level:2")
+        .with_agent("host-b", "rack:r2;level:2")
+        .with_agent("host-c", "rack:r2;level:3");
+  });
   etl::Flags flags = world.flags();
   flags.cmd = "true";
   flags.rounds = 2;
@@ -516,7 +408,7 @@ TEST_CASE("constraint: tasks run only on the agents whose attributes match every
 }
 
 TEST_CASE("constraint: no agent matches, nothing is launched, the offers are declined") {
-  World world(1, {agent_with("host-a", "rack:r1")});
+  World world(1, [](LocalMasterConfig& master) { master.with_agent("host-a", "rack:r1"); });
   etl::Flags flags = world.flags();
   flags.constraints = {{"rack", "r2"}};
   auto& run = world.start(flags);

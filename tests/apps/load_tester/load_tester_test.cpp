@@ -13,7 +13,7 @@
 #include <catch2/catch.hpp>
 
 #include "heatblast/http_server.hpp"
-#include "integration/local_master_fixture.hpp"
+#include "support/local_master_fixture.hpp"
 
 namespace load = heatblast::load;
 namespace http = heatblast::http;

@@ -10,8 +10,8 @@
 #include <fmt/format.h>
 #include <catch2/catch.hpp>
 
-#include "integration/local_master_fixture.hpp"
 #include "load_tester.hpp"
+#include "support/local_master_fixture.hpp"
 #include "support/postgres_fixture.hpp"
 #include "worker.hpp"
 

@@ -1,29 +1,15 @@
 // The SQLite checkpoint: what is written is what is loaded.
 #include <catch2/catch.hpp>
 
-#include <unistd.h>
-
-#include <filesystem>
-
-#include <fmt/format.h>
-
 #include "checkpoint.hpp"
-
-namespace {
+#include "support/temp_dir.hpp"
 
 using namespace heatblast::local_master;
-
-std::string temp_dir() {
-  std::string pattern =
-      (std::filesystem::temp_directory_path() / "local-master-checkpoint-XXXXXX").string();
-  REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-  return pattern;
-}
-
-}  // namespace
+using heatblast::testing::TempDir;
 
 TEST_CASE("Checkpoint round trip: meta, frameworks, tasks with pending updates") {
-  const std::string dir = temp_dir();
+  const TempDir temp("local-master-checkpoint");
+  const std::string dir = temp.str();
   const TimePoint deadline = from_epoch_nanoseconds(1'700'000'000'123'456'789);
   {
     auto checkpoint = Checkpoint::open(dir + "/work");
@@ -93,11 +79,11 @@ TEST_CASE("Checkpoint round trip: meta, frameworks, tasks with pending updates")
   CHECK(task.killed);
   CHECK_FALSE(task.ended);
   CHECK_FALSE(task.group_executor);
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("Checkpoint::transaction stores all of its writes or none") {
-  const std::string dir = temp_dir();
+  const TempDir temp("local-master-checkpoint");
+  const std::string dir = temp.str();
   auto checkpoint = Checkpoint::open(dir + "/work");
   REQUIRE(checkpoint);
   auto& db = **checkpoint;
@@ -118,7 +104,6 @@ TEST_CASE("Checkpoint::transaction stores all of its writes or none") {
   CHECK(state->meta.contains("kept"));
   CHECK(state->meta.contains("after"));
   CHECK_FALSE(state->meta.contains("dropped"));
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("Checkpoint::open reports a work dir it cannot create") {

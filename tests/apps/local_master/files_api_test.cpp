@@ -11,21 +11,21 @@
 #include <rapidjson/document.h>
 
 #include "files_api.hpp"
+#include "support/temp_dir.hpp"
 
 namespace {
 
 using namespace heatblast::local_master;
 namespace fs = std::filesystem;
+using heatblast::testing::TempDir;
 
 struct Sandboxes {
-  std::string root;
+  TempDir dir{"local-master-files"};
+  std::string root = dir.str();
   std::string sandbox;
   std::string outside;
 
   Sandboxes() {
-    std::string pattern = (fs::temp_directory_path() / "local-master-files-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    root = pattern;
     sandbox = root + "/slaves/S0/frameworks/F/executors/t/runs/c1";
     outside = root + "/secret";
     fs::create_directories(sandbox + "/sub");
@@ -34,10 +34,6 @@ struct Sandboxes {
     write(outside + "/passwd", "root:x:0:0\n");
     fs::create_directory_symlink(outside, sandbox + "/escape");
     REQUIRE(::mkfifo((sandbox + "/pipe").c_str(), 0600) == 0);
-  }
-  ~Sandboxes() {
-    std::error_code ec;
-    fs::remove_all(root, ec);
   }
   static void write(const std::string& path, const std::string& text) {
     std::ofstream out(path, std::ios::binary);

@@ -16,12 +16,14 @@
 #include "master.hpp"
 #include "mesos_json.hpp"
 #include "simulated_runner.hpp"
+#include "support/temp_dir.hpp"
 
 namespace {
 
 using namespace heatblast::local_master;
 using heatblast::parse_resources;
 using heatblast::Resources;
+using heatblast::testing::TempDir;
 using mesos::v1::TaskState;
 using mesos::v1::TaskStatus;
 using mesos::v1::scheduler::Call;
@@ -257,13 +259,6 @@ const TaskSnapshot* find_task(const MasterSnapshot& snapshot, const std::string&
     }
   }
   return nullptr;
-}
-
-std::string temp_dir(const char* name) {
-  std::string pattern =
-      (std::filesystem::temp_directory_path() / fmt::format("{}-XXXXXX", name)).string();
-  REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-  return pattern;
 }
 
 }  // namespace
@@ -1088,7 +1083,8 @@ TEST_CASE("state_json describes frameworks, tasks, agents and offers") {
 }
 
 TEST_CASE("checkpoint: a new master on the same work dir recovers frameworks and tasks") {
-  const std::string work_dir = temp_dir("local-master-recover");
+  const TempDir temp("local-master-recover");
+  const std::string work_dir = temp.str();
   auto options = Harness::default_options();
   options.work_dir = work_dir;
   std::string framework_id;
@@ -1155,7 +1151,6 @@ TEST_CASE("checkpoint: a new master on the same work dir recovers frameworks and
   auto refused = h.subscribe(removed_info);
   REQUIRE(refused.stream->events.size() == 1);
   CHECK(refused.stream->events[0].error().message() == "Framework has been removed");
-  std::filesystem::remove_all(work_dir);
 }
 
 TEST_CASE("local_agent_spec describes this machine as an agent would") {

@@ -20,29 +20,15 @@
 #include "master.hpp"
 #include "process_runner.hpp"
 #include "simulated_runner.hpp"
+#include "support/temp_dir.hpp"
 
 namespace {
 
 using namespace heatblast::local_master;
+using heatblast::testing::TempDir;
 using mesos::v1::TaskStatus;
 using mesos::v1::scheduler::Call;
 using mesos::v1::scheduler::Event;
-
-std::string temp_dir(const char* name) {
-  std::string pattern =
-      (std::filesystem::temp_directory_path() / fmt::format("{}-XXXXXX", name)).string();
-  REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-  return pattern;
-}
-
-// A scratch directory removed at the end of the test.
-struct ScratchDir {
-  std::string path = temp_dir("local-master-runner");
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
 
 LaunchSpec spec_for(const std::string& root, const std::string& id, const std::string& shell) {
   LaunchSpec spec;
@@ -178,13 +164,14 @@ TEST_CASE("build_command_line: shell, argv, environment, docker") {
 }
 
 TEST_CASE("ProcessRunner runs commands in a sandbox and reports how they end") {
-  ScratchDir dir;
-  ProcessRunner runner({dir.path + "/meta", ""});
+  TempDir temp("local-master-runner");
+  const std::string dir = temp.str();
+  ProcessRunner runner({dir + "/meta", ""});
   RunnerEvents events(runner);
   CHECK_FALSE(runner.docker_available());
 
   SECTION("true: running, then exit status 0; stdout in the sandbox") {
-    auto spec = spec_for(dir.path, "ok", "echo \"hello $MESOS_TASK_ID\"; true");
+    auto spec = spec_for(dir, "ok", "echo \"hello $MESOS_TASK_ID\"; true");
     runner.launch(spec, wall_now());
     auto running = events.wait_for(spec.container_id, RunnerEvent::Kind::running);
     REQUIRE(running.pid);
@@ -197,14 +184,14 @@ TEST_CASE("ProcessRunner runs commands in a sandbox and reports how they end") {
     CHECK(runner.live_tasks() == 0);
   }
   SECTION("exit 3") {
-    auto spec = spec_for(dir.path, "three", "exit 3");
+    auto spec = spec_for(dir, "three", "exit 3");
     runner.launch(spec, wall_now());
     auto exited = events.wait_for(spec.container_id, RunnerEvent::Kind::exited);
     CHECK(exited.termination.kind == Termination::Kind::exited);
     CHECK(exited.termination.code == 3);
   }
   SECTION("sleep 30, SIGTERM") {
-    auto spec = spec_for(dir.path, "sleeper", "exec sleep 30");
+    auto spec = spec_for(dir, "sleeper", "exec sleep 30");
     runner.launch(spec, wall_now());
     events.wait_for(spec.container_id, RunnerEvent::Kind::running);
     runner.signal(spec.container_id, TaskSignal::terminate, wall_now());
@@ -213,7 +200,7 @@ TEST_CASE("ProcessRunner runs commands in a sandbox and reports how they end") {
     CHECK(exited.termination.code == SIGTERM);
   }
   SECTION("a command that ignores SIGTERM needs SIGKILL") {
-    auto spec = spec_for(dir.path, "stubborn", "trap '' TERM; echo ready; sleep 30; sleep 30");
+    auto spec = spec_for(dir, "stubborn", "trap '' TERM; echo ready; sleep 30; sleep 30");
     runner.launch(spec, wall_now());
     events.wait_for(spec.container_id, RunnerEvent::Kind::running);
     // SIGTERM only once the shell has installed its trap.
@@ -235,7 +222,7 @@ TEST_CASE("ProcessRunner runs commands in a sandbox and reports how they end") {
     CHECK(exited.termination.code == SIGKILL);
   }
   SECTION("an executable that does not exist: launch_failed") {
-    auto spec = spec_for(dir.path, "missing", "/no/such/program");
+    auto spec = spec_for(dir, "missing", "/no/such/program");
     spec.task.mutable_command()->set_shell(false);
     runner.launch(spec, wall_now());
     auto failed = events.wait_for(spec.container_id, RunnerEvent::Kind::launch_failed);
@@ -245,16 +232,17 @@ TEST_CASE("ProcessRunner runs commands in a sandbox and reports how they end") {
 }
 
 TEST_CASE("ProcessRunner adopts a process another runner started") {
-  ScratchDir dir;
-  auto spec = spec_for(dir.path, "adopted", "exec sleep 30");
+  TempDir temp("local-master-runner");
+  const std::string dir = temp.str();
+  auto spec = spec_for(dir, "adopted", "exec sleep 30");
   int pid = 0;
   {
-    ProcessRunner first({dir.path + "/meta", ""});
+    ProcessRunner first({dir + "/meta", ""});
     RunnerEvents first_events(first);
     first.launch(spec, wall_now());
     pid = *first_events.wait_for(spec.container_id, RunnerEvent::Kind::running).pid;
   }
-  ProcessRunner second({dir.path + "/meta", ""});
+  ProcessRunner second({dir + "/meta", ""});
   RunnerEvents second_events(second);
   SECTION("alive: watched, then killed") {
     second.adopt({spec.container_id, spec.sandbox, pid, pid}, wall_now());
@@ -398,8 +386,9 @@ struct LiveHarness {
 }  // namespace
 
 TEST_CASE("Master over ProcessRunner: 'exit 3' ends TASK_FAILED, 'true' TASK_FINISHED") {
-  ScratchDir dir;
-  LiveHarness live(dir.path);
+  TempDir temp("local-master-runner");
+  const std::string dir = temp.str();
+  LiveHarness live(dir);
   live.subscribe();
   SECTION("exit 3") {
     live.launch("three", "exit 3");
@@ -416,11 +405,12 @@ TEST_CASE("Master over ProcessRunner: 'exit 3' ends TASK_FAILED, 'true' TASK_FIN
 }
 
 TEST_CASE("Master over ProcessRunner: a restarted master re-adopts a running task") {
-  ScratchDir dir;
+  TempDir temp("local-master-runner");
+  const std::string dir = temp.str();
   std::string framework_id;
   int pid = 0;
   {
-    LiveHarness live(dir.path);
+    LiveHarness live(dir);
     live.subscribe();
     framework_id = live.framework_id;
     live.launch("sleeper", "exec sleep 30");
@@ -429,7 +419,7 @@ TEST_CASE("Master over ProcessRunner: a restarted master re-adopts a running tas
   }
   REQUIRE(::kill(pid, 0) == 0);  // outlived its master
 
-  LiveHarness again(dir.path);
+  LiveHarness again(dir);
   again.subscribe(framework_id);
   const auto snapshot = again.master->snapshot();
   REQUIRE(snapshot.frameworks.size() == 1);
@@ -445,21 +435,22 @@ TEST_CASE("Master over ProcessRunner: a restarted master re-adopts a running tas
 }
 
 TEST_CASE("ProcessRunner: paths used after the supervisor changes into the sandbox") {
-  ScratchDir scratch;
+  TempDir temp("local-master-runner");
+  const std::string scratch = temp.str();
   SECTION("a relative meta dir: the exit status is still written where it is read") {
     const std::string relative =
-        std::filesystem::relative(scratch.path, std::filesystem::current_path()).string() + "/meta";
+        std::filesystem::relative(scratch, std::filesystem::current_path()).string() + "/meta";
     REQUIRE(std::filesystem::path(relative).is_relative());
     ProcessRunner runner(ProcessRunnerOptions{.meta_dir = relative, .docker = ""});
-    const auto spec = spec_for(scratch.path, "rel", "exit 4");
+    const auto spec = spec_for(scratch, "rel", "exit 4");
     RunnerEvents events(runner);
     runner.launch(spec, wall_now());
     events.wait_for(spec.container_id, RunnerEvent::Kind::exited);
     // Read back by an adopting runner after a restart: it must be where the runner looks.
-    CHECK(read_file(scratch.path + "/meta/c-rel/status") == std::to_string(4 << 8));
+    CHECK(read_file(scratch + "/meta/c-rel/status") == std::to_string(4 << 8));
   }
   SECTION("a relative PATH entry is looked up in the sandbox, where the command runs") {
-    auto spec = spec_for(scratch.path, "path", "tool");
+    auto spec = spec_for(scratch, "path", "tool");
     spec.task.mutable_command()->set_shell(false);
     auto* variable = spec.task.mutable_command()->mutable_environment()->add_variables();
     variable->set_name("PATH");

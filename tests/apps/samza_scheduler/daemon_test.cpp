@@ -1,17 +1,6 @@
 // The samza-scheduler program itself, as a child process against local-master in this process:
 // killed with SIGKILL while its job runs, then started again on the same state file.
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -22,78 +11,19 @@
 
 #include "heatblast/http_client.hpp"
 #include "heatblast/task_state.hpp"
-#include "integration/local_master_fixture.hpp"
+#include "support/local_master_fixture.hpp"
+#include "support/ports.hpp"
+#include "support/program.hpp"
+#include "support/temp_dir.hpp"
 
 namespace {
 
 namespace http = heatblast::http;
 using heatblast::testing::LocalMaster;
+using heatblast::testing::Program;
 using heatblast::testing::TempDir;
 using heatblast::testing::wait_for;
 using namespace std::chrono_literals;
-
-std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) FAIL("socket() failed");
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    ::close(fd);
-    FAIL("cannot find a free port");
-  }
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
-// samza-scheduler as a child process, its output in a file. The destructor SIGKILLs and reaps it.
-class Daemon {
- public:
-  Daemon(std::vector<std::string> args, std::string log_path)
-      : args_(std::move(args)), log_path_(std::move(log_path)) {}
-  ~Daemon() { kill9(); }
-  Daemon(const Daemon&) = delete;
-  Daemon& operator=(const Daemon&) = delete;
-
-  void start() {
-    std::vector<char*> argv;
-    for (auto& arg : args_)
-      argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    ::posix_spawn_file_actions_init(&actions);
-    ::posix_spawn_file_actions_addopen(&actions, 1, log_path_.c_str(),
-                                       O_WRONLY | O_CREAT | O_APPEND, 0644);
-    ::posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    pid_t pid = 0;
-    const int error = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-    ::posix_spawn_file_actions_destroy(&actions);
-    if (error != 0) FAIL("cannot start '" << argv[0] << "': " << std::strerror(error));
-    pid_ = pid;
-  }
-
-  void kill9() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
-    }
-    pid_ = -1;
-  }
-
-  std::string log() const {
-    std::ifstream in(log_path_);
-    std::stringstream text;
-    text << in.rdbuf();
-    return "samza-scheduler's output:\n" + text.str();
-  }
-
- private:
-  std::vector<std::string> args_;
-  std::string log_path_;
-  pid_t pid_ = -1;
-};
 
 // Asks GET `url` again whenever the last answer is in, so that a wait predicate can look at the
 // latest one without blocking.
@@ -135,7 +65,7 @@ TEST_CASE("the program, killed with SIGKILL and started again, adopts its contai
   boost::asio::io_context io;
   TempDir dir{"heatblast-samza-daemon"};
   LocalMaster master(io);
-  const std::uint16_t port = free_port();
+  const std::uint16_t port = heatblast::testing::free_port();
   std::vector<std::string> args = {SAMZA_SCHEDULER_PATH,
                                    "--master",
                                    master.address(0),
@@ -147,8 +77,7 @@ TEST_CASE("the program, killed with SIGKILL and started again, adopts its contai
                                    "tester",
                                    "--revive-interval",
                                    "0.1"};
-  Daemon daemon(args, dir.str() + "/daemon.log");
-  daemon.start();
+  Program daemon(args, {.output = dir / "daemon.log"});
 
   const std::string base = fmt::format("http://127.0.0.1:{}", port);
   http::Client http(io.get_executor());
@@ -179,7 +108,7 @@ TEST_CASE("the program, killed with SIGKILL and started again, adopts its contai
         }
         return false;
       },
-      20s, [&] { return daemon.log(); });
+      20s, [&] { return daemon.context(); });
   REQUIRE((*created)->status == 201);
 
   Poller job(io, base + "/jobs/survivor");
@@ -198,10 +127,10 @@ TEST_CASE("the program, killed with SIGKILL and started again, adopts its contai
         before = running_ids();
         return before.size() == 3;
       },
-      20s, [&] { return daemon.log() + master.log_tail(); });
+      20s, [&] { return daemon.context() + master.log_tail(); });
   const auto framework_id = master.master().snapshot().frameworks.at(0).id;
 
-  daemon.kill9();
+  daemon.kill();
   daemon.start();
   Poller framework(io, base + "/framework");
   wait_for(
@@ -210,7 +139,7 @@ TEST_CASE("the program, killed with SIGKILL and started again, adopts its contai
         const auto* doc = framework.latest();
         return doc && std::string((*doc)["state"].GetString()) == "subscribed";
       },
-      20s, [&] { return daemon.log(); });
+      20s, [&] { return daemon.context(); });
   CHECK(std::string((*framework.latest())["frameworkId"].GetString()) == framework_id);
 
   std::set<std::string> after;
@@ -220,7 +149,7 @@ TEST_CASE("the program, killed with SIGKILL and started again, adopts its contai
         after = running_ids();
         return after.size() == 3;
       },
-      20s, [&] { return daemon.log(); });
+      20s, [&] { return daemon.context(); });
   CHECK(after == before);
   // The master runs exactly those 3: nothing launched twice.
   std::set<std::string> live;

@@ -21,7 +21,8 @@
 
 #include "heatblast/http_client.hpp"
 #include "heatblast/task_state.hpp"
-#include "integration/local_master_fixture.hpp"
+#include "support/local_master_fixture.hpp"
+#include "support/temp_dir.hpp"
 
 namespace {
 

@@ -1,29 +1,18 @@
 #include "heatblast/store.hpp"
 
-#include <unistd.h>
-
-#include <filesystem>
-
 #include <sqlite3.h>
 #include <boost/asio/io_context.hpp>
 
 #include <catch2/catch.hpp>
 
+#include "support/temp_dir.hpp"
+
 using heatblast::errc;
 using heatblast::store::SqliteStore;
+using heatblast::testing::TempDir;
 namespace tasks = heatblast::tasks;
 
 namespace {
-
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/heatblast-store-XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
 
 tasks::TaskSpec full_spec() {
   tasks::TaskSpec spec;
@@ -56,8 +45,8 @@ tasks::TaskSpec full_spec() {
 }  // namespace
 
 TEST_CASE("store: the framework id survives reopening the file", "[store]") {
-  TempDir dir;
-  const std::string path = (dir.path / "state.db").string();
+  TempDir dir("heatblast-store");
+  const std::string path = dir / "state.db";
   {
     auto store = SqliteStore::open(path);
     REQUIRE(store.has_value());
@@ -150,8 +139,8 @@ TEST_CASE("store: errors are values with SQLite's text", "[store]") {
   CHECK(bad.error().code == errc::io_error);
   CHECK_THAT(bad.error().message, Catch::Contains("/nonexistent-dir/x/state.db"));
 
-  TempDir dir;
-  const std::string path = (dir.path / "state.db").string();
+  TempDir dir("heatblast-store");
+  const std::string path = dir / "state.db";
   auto store = SqliteStore::open(path);
   REQUIRE(store.has_value());
   // A record that is not a StoredTask (written behind the store's back) is reported, not
@@ -226,8 +215,8 @@ TEST_CASE("store: a spec missing a proto2-required field is saved, not fatal", "
 TEST_CASE(
     "store: a task's status reason is stored, and rows without one or with an unknown one load",
     "[store]") {
-  TempDir dir;
-  const std::string path = (dir.path / "state.db").string();
+  TempDir dir("heatblast-store");
+  const std::string path = dir / "state.db";
   auto store = SqliteStore::open(path);
   REQUIRE(store.has_value());
   tasks::TaskRecord record;
