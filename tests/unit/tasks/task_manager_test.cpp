@@ -789,7 +789,7 @@ TEST_CASE("tasks: update_spec changes the next launch, never the current run", "
 
 // Found by the chaos soak: a stall swallowed a run's own updates, reconciliation answered
 // FINISHED, and the run was taken for one that never started.
-TEST_CASE("tasks: a run answered FINISHED by reconciliation did run, it is not launched again",
+TEST_CASE("tasks: a run answered FINISHED by reconciliation did run and is not launched again",
           "[tasks]") {
   Harness h;
   REQUIRE(h.manager->add(spec("once")).has_value());
