@@ -221,13 +221,17 @@ int main(int argc, char** argv) {
   std::function<void()> report = [&] {
     const auto& tasks = framework->tasks();
     const auto counters = framework->client().counters();
+    // Calls by type as sent/rejected/failed: a call queue that cannot keep up shows here.
+    std::string calls;
+    for (const auto& [type, counts] : counters.calls)
+      calls += fmt::format(" {}={}/{}/{}", type, counts.sent, counts.rejected, counts.failed);
     facts.write(
         "SUMMARY pending={} launched={} active={} backing_off={} done={} acks={} acks_held={} "
-        "store_errors={}",
+        "store_errors={}{}",
         tasks.count(ht::Phase::pending), tasks.count(ht::Phase::launched),
         tasks.count(ht::Phase::active), tasks.count(ht::Phase::backing_off),
         tasks.count(ht::Phase::done), counters.acknowledgements, counters.acknowledgements_held,
-        tasks.counters().store_errors);
+        tasks.counters().store_errors, calls);
     tick.expires_after(std::chrono::seconds(1));
     tick.async_wait([&](boost::system::error_code ec) {
       if (!ec) report();
