@@ -246,9 +246,10 @@ void TaskManager::Impl::report(const Entry& entry, Phase previous_phase,
   if (on_change_) on_change_(TaskChange{entry.record, previous_phase, previous_state});
 }
 
-bool TaskManager::Impl::persist(const Entry& entry) {
+bool TaskManager::Impl::persist(Entry& entry) {
   if (!options_.store) return true;
   auto saved = options_.store->save_task(entry.spec, entry.record);
+  entry.unsaved = !saved;
   if (saved) {
     failures_in_row_ = 0;
     return true;
@@ -507,6 +508,15 @@ void TaskManager::Impl::on_status(const mesos::v1::TaskStatus& status) {
     return;
   }
   const auto previous_state = entry->record.state;
+  // The same state of the same active run, as reconciliation answers after every subscribe:
+  // nothing to write. (Each save is a synchronous transaction; hundreds of them per
+  // resubscribe kept the scheduler from sending its acknowledgements before the next fault.)
+  const bool repeat =
+      previous_phase == Phase::active && previous_state == status.state() && !entry->unsaved &&
+      (!status.has_message() || status.message() == entry->record.message) &&
+      (status.has_reason() ? std::optional(status.reason()) : std::nullopt) ==
+          entry->record.reason &&
+      (!status.has_agent_id() || status.agent_id().value() == entry->record.agent_id);
   entry->record.state = status.state();
   if (status.has_message()) entry->record.message = status.message();
   entry->record.reason = status.has_reason() ? std::optional(status.reason()) : std::nullopt;
@@ -525,7 +535,7 @@ void TaskManager::Impl::on_status(const mesos::v1::TaskStatus& status) {
       entry->running_since = SteadyClock::now();
     }
     entry->record.phase = Phase::active;
-    save_or_hold(*entry);
+    if (!repeat) save_or_hold(*entry);
     report(*entry, previous_phase, previous_state);
     return;
   }

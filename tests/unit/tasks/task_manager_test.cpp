@@ -829,3 +829,42 @@ TEST_CASE("tasks: late updates of an earlier run leave the current run alone", "
   CHECK(h.manager->find("svc")->state == mesos::v1::TASK_RUNNING);
   CHECK(h.manager->find("svc")->restarts == 0);
 }
+
+// Found by the chaos soak: every reconciliation answer was a synchronous write, hundreds per
+// resubscribe, and the scheduler fell behind with its acknowledgements.
+TEST_CASE("tasks: a repeated state of the active run is not written again unless a save failed",
+          "[tasks]") {
+  struct CountingStore : FlakyStore {
+    int saves = 0;
+    heatblast::Result<void> save_task(const TaskSpec& spec, const TaskRecord& record) override {
+      ++saves;
+      return FlakyStore::save_task(spec, record);
+    }
+  } store;
+  auto options = fast();
+  options.store = &store;
+  Harness h(options);
+  REQUIRE(h.manager->add(spec("svc", RestartPolicy::always)).has_value());
+  h.subscribe();
+  h.offer(2, 1024);
+  const auto id = h.launched(1)[0].task_id().value();
+  h.status(id, mesos::v1::TASK_RUNNING, std::nullopt, "u-1");
+  REQUIRE(run_until(h.io, [&] { return h.calls(Call::ACKNOWLEDGE).size() == 1; }));
+  const int saves = store.saves;
+  CHECK(store.saved.at("svc").second.state == mesos::v1::TASK_RUNNING);
+  h.status(id, mesos::v1::TASK_RUNNING, mesos::v1::TaskStatus::REASON_RECONCILIATION);
+  h.status(id, mesos::v1::TASK_RUNNING, mesos::v1::TaskStatus::REASON_RECONCILIATION);
+  h.status(id, mesos::v1::TASK_RUNNING, std::nullopt, "u-2");
+  REQUIRE(run_until(h.io, [&] { return h.calls(Call::ACKNOWLEDGE).size() == 2; }));
+  // The reason changed once (REASON_RECONCILIATION), then back: two writes, not three.
+  CHECK(store.saves == saves + 2);
+
+  // A failed save is retried by the repeat, and only then acknowledged.
+  store.broken = true;
+  h.status(id, mesos::v1::TASK_RUNNING, mesos::v1::TaskStatus::REASON_RECONCILIATION, "u-3");
+  REQUIRE(run_until(h.io, [&] { return h.manager->counters().store_errors == 1; }));
+  store.broken = false;
+  h.status(id, mesos::v1::TASK_RUNNING, mesos::v1::TaskStatus::REASON_RECONCILIATION, "u-3");
+  REQUIRE(run_until(h.io, [&] { return h.calls(Call::ACKNOWLEDGE).size() == 3; }));
+  CHECK(store.saved.at("svc").second.reason == mesos::v1::TaskStatus::REASON_RECONCILIATION);
+}
