@@ -246,9 +246,10 @@ void TaskManager::Impl::report(const Entry& entry, Phase previous_phase,
   if (on_change_) on_change_(TaskChange{entry.record, previous_phase, previous_state});
 }
 
-bool TaskManager::Impl::persist(const Entry& entry) {
+bool TaskManager::Impl::persist(Entry& entry) {
   if (!options_.store) return true;
   auto saved = options_.store->save_task(entry.spec, entry.record);
+  entry.unsaved = !saved;
   if (saved) {
     failures_in_row_ = 0;
     return true;
@@ -482,6 +483,13 @@ void TaskManager::Impl::on_status(const mesos::v1::TaskStatus& status) {
   if (by_id != by_task_id_.end()) {
     auto it = entries_.find(by_id->second);
     if (it != entries_.end()) entry = &it->second;
+    // An update of an earlier run (a master re-sends it until acknowledged, long after the
+    // task was relaunched) says nothing about the current run: applying it could end the
+    // current run here while it still runs, and launch a second one.
+    if (entry && entry->record.task_id != task_id) {
+      by_task_id_.erase(by_id);
+      return;
+    }
   }
   if (!entry) {
     entry = adopt_by_name(status);
@@ -500,6 +508,15 @@ void TaskManager::Impl::on_status(const mesos::v1::TaskStatus& status) {
     return;
   }
   const auto previous_state = entry->record.state;
+  // The same state of the same active run, as reconciliation answers after every subscribe:
+  // nothing to write. (Each save is a synchronous transaction; hundreds of them per
+  // resubscribe kept the scheduler from sending its acknowledgements before the next fault.)
+  const bool repeat =
+      previous_phase == Phase::active && previous_state == status.state() && !entry->unsaved &&
+      (!status.has_message() || status.message() == entry->record.message) &&
+      (status.has_reason() ? std::optional(status.reason()) : std::nullopt) ==
+          entry->record.reason &&
+      (!status.has_agent_id() || status.agent_id().value() == entry->record.agent_id);
   entry->record.state = status.state();
   if (status.has_message()) entry->record.message = status.message();
   entry->record.reason = status.has_reason() ? std::optional(status.reason()) : std::nullopt;
@@ -518,7 +535,7 @@ void TaskManager::Impl::on_status(const mesos::v1::TaskStatus& status) {
       entry->running_since = SteadyClock::now();
     }
     entry->record.phase = Phase::active;
-    save_or_hold(*entry);
+    if (!repeat) save_or_hold(*entry);
     report(*entry, previous_phase, previous_state);
     return;
   }
@@ -527,7 +544,14 @@ void TaskManager::Impl::on_status(const mesos::v1::TaskStatus& status) {
   // launch it again whatever the policy; nothing can be running twice.
   // So is a launch the master dropped because its offer was no longer valid (a rescind
   // raced the ACCEPT).
+  // Only a state that says the master does not have the task counts: a run whose own updates
+  // were lost (a dropped or stalled stream) may be answered FINISHED or FAILED by
+  // reconciliation, and it did run.
+  const bool unknown_to_master =
+      status.state() == mesos::v1::TASK_LOST || status.state() == mesos::v1::TASK_DROPPED ||
+      status.state() == mesos::v1::TASK_GONE || status.state() == mesos::v1::TASK_UNKNOWN;
   const bool never_started = previous_phase == Phase::launched && !previous_state &&
+                             unknown_to_master &&
                              (status.reason() == mesos::v1::TaskStatus::REASON_RECONCILIATION ||
                               status.reason() == mesos::v1::TaskStatus::REASON_INVALID_OFFERS);
   entry->record.last_outcome = status.state();
@@ -574,6 +598,8 @@ TaskManager::Impl::Entry* TaskManager::Impl::adopt_by_name(const mesos::v1::Task
   auto it = entries_.find(task_id.substr(0, dot));
   if (it == entries_.end() || it->second.record.phase != Phase::pending) return nullptr;
   Entry& entry = it->second;
+  // The run taken for lost is not this task's any more: its late updates must not reach it.
+  by_task_id_.erase(entry.record.task_id);
   by_task_id_[task_id] = entry.record.name;
   entry.record.task_id = task_id;
   ++entry.record.launches;

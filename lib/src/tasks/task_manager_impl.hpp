@@ -64,6 +64,7 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
     std::optional<SteadyClock::time_point> running_since;
     std::optional<SteadyClock::time_point> deadline;  // -timeout of the current run
     std::optional<SteadyClock::time_point> last_kill;
+    bool unsaved = false;  // the last save failed: the store is behind `record`
   };
 
   // --- reporting and persistence -------------------------------------------------------------
@@ -72,7 +73,7 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
 
   // Saves the entry; false when the store failed. The caller of an update's handling holds
   // back that update's acknowledgement then: only what is recorded may be acknowledged.
-  bool persist(const Entry& entry);
+  bool persist(Entry& entry);
   void on_store_failure(const std::string& name, const Error& error);
   void log(scheduler::LogLevel level, std::string message) const;
   void set_phase(Entry& entry, Phase phase);

@@ -786,3 +786,85 @@ TEST_CASE("tasks: update_spec changes the next launch, never the current run", "
     CHECK(h.manager->find("svc")->launches == 2);
   }
 }
+
+// Found by the chaos soak: a stall swallowed a run's own updates, reconciliation answered
+// FINISHED, and the run was taken for one that never started.
+TEST_CASE("tasks: a run answered FINISHED by reconciliation did run and is not launched again",
+          "[tasks]") {
+  Harness h;
+  REQUIRE(h.manager->add(spec("once")).has_value());
+  h.subscribe();
+  h.offer(2, 1024);
+  const auto id = h.launched(1)[0].task_id().value();
+  h.status(id, mesos::v1::TASK_FINISHED, mesos::v1::TaskStatus::REASON_RECONCILIATION);
+  REQUIRE(run_until(h.io, [&] { return h.phase("once") == Phase::done; }));
+  CHECK(h.manager->find("once")->launches == 1);
+  CHECK(h.manager->find("once")->last_outcome == mesos::v1::TASK_FINISHED);
+}
+
+// Found by the chaos soak: a late FINISHED of an earlier run ended the current run in the
+// manager while it still ran, and a second run of the slot was launched.
+TEST_CASE("tasks: late updates of an earlier run leave the current run alone", "[tasks]") {
+  Harness h;
+  auto s = spec("svc", RestartPolicy::always);
+  s.restart.backoff = {10s, 10s, 1, 0};  // a relaunch would not come within the test
+  REQUIRE(h.manager->add(s).has_value());
+  h.subscribe();
+  h.offer(2, 1024);
+  const auto lost = h.launched(1)[0].task_id().value();
+  // The master does not know the launch: pending again...
+  h.status(lost, mesos::v1::TASK_LOST, mesos::v1::TaskStatus::REASON_RECONCILIATION);
+  REQUIRE(run_until(h.io, [&] { return h.phase("svc") == Phase::pending; }));
+  // ...and an earlier run of the slot turns up running: adopted as the current run.
+  const std::string earlier = "svc.00000000000000aa";
+  h.status(earlier, mesos::v1::TASK_RUNNING, mesos::v1::TaskStatus::REASON_RECONCILIATION);
+  REQUIRE(run_until(h.io, [&] { return h.phase("svc") == Phase::active; }));
+  CHECK(h.manager->find("svc")->task_id == earlier);
+  // The run taken for lost reports, late, that it ended: not the current run's end.
+  h.status(lost, mesos::v1::TASK_RUNNING, std::nullopt, "u-1");
+  h.status(lost, mesos::v1::TASK_FAILED, std::nullopt, "u-2");
+  REQUIRE(run_until(h.io, [&] { return h.calls(Call::ACKNOWLEDGE).size() == 2; }));
+  CHECK(h.phase("svc") == Phase::active);
+  CHECK(h.manager->find("svc")->task_id == earlier);
+  CHECK(h.manager->find("svc")->state == mesos::v1::TASK_RUNNING);
+  CHECK(h.manager->find("svc")->restarts == 0);
+}
+
+// Found by the chaos soak: every reconciliation answer was a synchronous write, hundreds per
+// resubscribe, and the scheduler fell behind with its acknowledgements.
+TEST_CASE("tasks: a repeated state of the active run is not written again unless a save failed",
+          "[tasks]") {
+  struct CountingStore : FlakyStore {
+    int saves = 0;
+    heatblast::Result<void> save_task(const TaskSpec& spec, const TaskRecord& record) override {
+      ++saves;
+      return FlakyStore::save_task(spec, record);
+    }
+  } store;
+  auto options = fast();
+  options.store = &store;
+  Harness h(options);
+  REQUIRE(h.manager->add(spec("svc", RestartPolicy::always)).has_value());
+  h.subscribe();
+  h.offer(2, 1024);
+  const auto id = h.launched(1)[0].task_id().value();
+  h.status(id, mesos::v1::TASK_RUNNING, std::nullopt, "u-1");
+  REQUIRE(run_until(h.io, [&] { return h.calls(Call::ACKNOWLEDGE).size() == 1; }));
+  const int saves = store.saves;
+  CHECK(store.saved.at("svc").second.state == mesos::v1::TASK_RUNNING);
+  h.status(id, mesos::v1::TASK_RUNNING, mesos::v1::TaskStatus::REASON_RECONCILIATION);
+  h.status(id, mesos::v1::TASK_RUNNING, mesos::v1::TaskStatus::REASON_RECONCILIATION);
+  h.status(id, mesos::v1::TASK_RUNNING, std::nullopt, "u-2");
+  REQUIRE(run_until(h.io, [&] { return h.calls(Call::ACKNOWLEDGE).size() == 2; }));
+  // The reason changed once (REASON_RECONCILIATION), then back: two writes, not three.
+  CHECK(store.saves == saves + 2);
+
+  // A failed save is retried by the repeat, and only then acknowledged.
+  store.broken = true;
+  h.status(id, mesos::v1::TASK_RUNNING, mesos::v1::TaskStatus::REASON_RECONCILIATION, "u-3");
+  REQUIRE(run_until(h.io, [&] { return h.manager->counters().store_errors == 1; }));
+  store.broken = false;
+  h.status(id, mesos::v1::TASK_RUNNING, mesos::v1::TaskStatus::REASON_RECONCILIATION, "u-3");
+  REQUIRE(run_until(h.io, [&] { return h.calls(Call::ACKNOWLEDGE).size() == 3; }));
+  CHECK(store.saved.at("svc").second.reason == mesos::v1::TaskStatus::REASON_RECONCILIATION);
+}
