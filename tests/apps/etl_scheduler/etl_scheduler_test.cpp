@@ -32,6 +32,7 @@
 #include "heatblast/store.hpp"
 #include "master_server.hpp"
 #include "process_runner.hpp"
+#include "support/zookeeper_fixture.hpp"
 
 namespace {
 
@@ -107,13 +108,15 @@ class TrackingRunner final : public lm::TaskRunner {
 class LocalMaster {
  public:
   LocalMaster(boost::asio::io_context& io, const std::string& work_dir, ProcessGroups& groups,
-              int replicas, std::uint16_t port = 0, std::vector<lm::AgentSpec> agents = {})
+              int replicas, std::uint16_t port = 0, std::vector<lm::AgentSpec> agents = {},
+              std::string zk = {})
       : processes_(lm::ProcessRunnerOptions{.meta_dir = work_dir + "/meta", .docker = ""}),
         tracker_(processes_, groups) {
     lm::MasterServerOptions options;
     options.address = "127.0.0.1";
     options.port = port;
     options.replicas = replicas;
+    options.zk = std::move(zk);
     options.reap = [this] { processes_.reap(); };
     options.reap_interval = 20ms;
     lm::MasterOptions& master = options.master;
@@ -159,9 +162,9 @@ class LocalMaster {
 // The test's world: one io_context, a local-master, etl-schedulers, and what was observed.
 class World {
  public:
-  explicit World(int replicas = 1, std::vector<lm::AgentSpec> agents = {}) {
+  explicit World(int replicas = 1, std::vector<lm::AgentSpec> agents = {}, std::string zk = {}) {
     master = std::make_unique<LocalMaster>(io, dir.str() + "/master", groups, replicas, 0,
-                                           std::move(agents));
+                                           std::move(agents), std::move(zk));
   }
   ~World() {
     schedulers_.clear();
@@ -603,6 +606,49 @@ TEST_CASE("the leader moves among 3 replicas mid-round: rounds go on, nothing la
   const auto addresses = world.master->addresses();
   CHECK(run.logged("Current master: " + addresses[1]));
   CHECK(run.logged("Current master: " + addresses[2]));
+  CHECK(run.stats().launched == names_at_master(world).size());
+  world.check_no_task_launched_twice();
+  CHECK(world.violations.empty());
+}
+
+TEST_CASE("zk: -master zk:// finds 3 replicas elected in ZooKeeper, the leader stopped twice") {
+  const std::string url = heatblast::testing::ZooKeeperServer::shared().url("/etl/mesos");
+  World world(3, {}, url);
+  etl::Flags flags = world.flags();
+  flags.master = url;
+  flags.masters = {url};
+  flags.cmd = "sleep 0.4";
+  flags.rounds = 4;
+  auto& run = world.start(flags);
+  auto& server = world.master->server();
+  const auto ports = server.ports();
+
+  world.wait_for(run, "the first launches", [&] { return run.stats().launched >= 2; });
+  const int first = server.leader();
+  REQUIRE(first >= 0);
+  REQUIRE(server.stop_replica(first).has_value());
+  world.wait_for(run, "a new leader and launches after the first stop", [&] {
+    return server.leader() >= 0 && server.leader() != first && run.stats().launched >= 6;
+  });
+  const int second = server.leader();
+  REQUIRE(server.stop_replica(second).has_value());
+  world.wait_exit(run, 60s);
+  const int third = server.leader();
+  REQUIRE(third >= 0);
+  CHECK(third != first);
+  CHECK(third != second);
+
+  CHECK(run.status == 0);
+  CHECK(run.stats().rounds_filled == 4);
+  CHECK(run.stats().finished == run.stats().launched);
+  CHECK(run.stats().failed == 0);
+  // One framework all along, subscribed at each of the three leaders in turn.
+  const auto ids = run.subscribed_ids();
+  REQUIRE(ids.size() >= 3);
+  CHECK(std::set<std::string>(ids.begin(), ids.end()).size() == 1);
+  for (int leader : {first, second, third}) {
+    CHECK(run.logged(fmt::format("Current master: 127.0.0.1:{}", ports[leader])));
+  }
   CHECK(run.stats().launched == names_at_master(world).size());
   world.check_no_task_launched_twice();
   CHECK(world.violations.empty());
