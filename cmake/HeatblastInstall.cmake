@@ -15,7 +15,9 @@ write_basic_package_version_file(
   COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/heatblastConfig.cmake
               ${PROJECT_BINARY_DIR}/heatblastConfigVersion.cmake
+              ${PROJECT_SOURCE_DIR}/cmake/FindZooKeeper.cmake
         DESTINATION ${HEATBLAST_CMAKE_DIR})
 
 # The build tree is a package too (find_package with heatblast_DIR=<build>).
 export(EXPORT heatblastTargets NAMESPACE heatblast:: FILE ${PROJECT_BINARY_DIR}/heatblastTargets.cmake)
+configure_file(${PROJECT_SOURCE_DIR}/cmake/FindZooKeeper.cmake ${PROJECT_BINARY_DIR}/FindZooKeeper.cmake COPYONLY)

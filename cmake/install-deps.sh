@@ -10,6 +10,7 @@ packages=(
   libsqlite3-dev catch2 libbenchmark-dev
   libpq-dev postgresql  # load-worker's PostgreSQL target; its tests run a real server
   tar unzip zip gzip  # local-master's fetcher unpacks archives with them; zip: its tests
+  libzookeeper-mt-dev zookeeper  # zk:// detection; its tests run a real ZooKeeper server
 )
 
 missing=()

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "attributes.hpp"
+#include "heatblast/zookeeper.hpp"
 #include "host_port.hpp"
 #include "machine.hpp"
 
@@ -152,6 +153,16 @@ const std::vector<FlagDef>& flag_table() {
        "N masters on consecutive ports; one leads, the others\n"
        "answer 307 (default 1)",
        count("replicas", &Flags::replicas, 16)},
+      {"zk", "zk://HOST:PORT/PATH",
+       "elect the leading replica in ZooKeeper as Mesos masters do:\n"
+       "each registers a json.info_ node under PATH; frameworks\n"
+       "find the leader with --master zk://HOST:PORT/PATH",
+       [](Flags& flags, std::string_view value) -> Result<void> {
+         auto parsed = zookeeper::parse_url(value);
+         if (!parsed) return invalid("--zk: " + parsed.error().message);
+         flags.zk = std::string(value);
+         return {};
+       }},
       {"heartbeat-interval", "SECONDS", "between HEARTBEAT events (default 15)",
        positive_seconds("heartbeat-interval", &Flags::heartbeat_interval)},
       {"allocation-interval", "SECONDS", "between offer rounds (default 1)",
@@ -305,6 +316,7 @@ Result<Options> options_from(const Flags& flags) {
   server.address = listen->address;
   server.port = listen->port;
   server.replicas = flags.replicas;
+  server.zk = flags.zk;
   server.enable_fault_injection = flags.enable_fault_injection;
   if (!apps::is_loopback(server.address)) {
     options.warnings.push_back(

@@ -28,6 +28,7 @@ struct Flags {
   bool simulate = false;
   double simulate_duration = 10;  // seconds a simulated task runs (unless its labels say)
   int replicas = 1;
+  std::string zk;  // zk://host:port/path: the replicas elect their leader there
   double heartbeat_interval = 15;
   double allocation_interval = 1;
   std::string hostname;         // default: the machine's host name

@@ -11,7 +11,9 @@
 #include <boost/asio/system_timer.hpp>
 
 #include "heatblast/codec.hpp"
+#include "heatblast/json.hpp"
 #include "heatblast/recordio.hpp"
+#include "heatblast/zookeeper.hpp"
 #include "read_endpoints.hpp"
 
 namespace heatblast::local_master {
@@ -210,6 +212,12 @@ class MasterServer::Impl {
       wait_for_children();
       arm_reap_timer();
     }
+    if (!options_.zk.empty()) {
+      if (auto r = start_zk(); !r) {
+        stop();
+        return r;
+      }
+    }
     pump();
     return {};
   }
@@ -226,6 +234,9 @@ class MasterServer::Impl {
 
   void stop() {
     stopped_ = true;
+    if (zk_detector_) zk_detector_->stop();
+    for (auto& session : zk_sessions_)
+      session->stop();
     timer_.cancel();
     reap_timer_.cancel();
     boost::system::error_code ignored;
@@ -243,10 +254,15 @@ class MasterServer::Impl {
   }
 
   std::string leader_address() const {
+    if (!have_leader_) return {};
     return fmt::format("{}:{}", options_.address, servers_.at(leader_)->port());
   }
 
   Result<void> move_leader(int index) {
+    if (zk_detector_) {
+      return fail(errc::invalid_argument,
+                  "with --zk, ZooKeeper decides who leads: stop the leading replica instead");
+    }
     if (index < 0 || index >= static_cast<int>(servers_.size())) {
       return fail(errc::invalid_argument, fmt::format("no replica {}", index));
     }
@@ -266,7 +282,114 @@ class MasterServer::Impl {
     if (index == leader_) drop_subscribers();
     servers_[index]->stop();
     running_[index] = false;
+    if (zk_detector_) {
+      // Its node goes with its session, so the next replica leads as soon as ZooKeeper says.
+      zk_sessions_[index]->stop();
+      update_zk_leader();
+    }
     return {};
+  }
+
+  // --- ZooKeeper candidacy -------------------------------------------------------------------
+
+  Result<void> start_zk() {
+    auto url = zookeeper::parse_url(options_.zk);
+    if (!url) return tl::unexpected(url.error());
+    zk_url_ = *url;
+    have_leader_ = false;
+    const std::size_t n = servers_.size();
+    zk_nodes_.assign(n, std::string());
+    for (std::size_t i = 0; i < n; ++i) {
+      zookeeper::Session::Handlers handlers;
+      handlers.on_state = [this, i](zookeeper::SessionState state) {
+        if (state == zookeeper::SessionState::connected && zk_nodes_[i].empty()) {
+          register_replica(i);
+        } else if (state == zookeeper::SessionState::expired ||
+                   state == zookeeper::SessionState::auth_failed) {
+          log(fmt::format("replica {}: ZooKeeper session {}; it no longer stands for leader", i,
+                          zookeeper::to_string(state)));
+          zk_nodes_[i].clear();
+          update_zk_leader();
+        }
+      };
+      zookeeper::SessionOptions session_options;
+      session_options.url = zk_url_;
+      zk_sessions_.push_back(std::make_unique<zookeeper::Session>(
+          executor_, std::move(session_options), std::move(handlers)));
+      if (auto r = zk_sessions_.back()->start(); !r) return r;
+    }
+    zookeeper::DetectorOptions detector_options;
+    detector_options.url = zk_url_;
+    zookeeper::MasterDetector::Handlers handlers;
+    handlers.on_leader = [this](const std::optional<zookeeper::Leader>&) { update_zk_leader(); };
+    handlers.on_fatal = [this](const Error& error) {
+      log(fmt::format("ZooKeeper: {}", error.what()));
+      update_zk_leader();
+    };
+    zk_detector_ = std::make_unique<zookeeper::MasterDetector>(executor_, detector_options,
+                                                               std::move(handlers));
+    return zk_detector_->start();
+  }
+
+  // The MasterInfo a Mesos master writes, for replica `i`: its own port in it.
+  std::string master_info_json(std::size_t i) const {
+    mesos::v1::MasterInfo info = master_.master_info();
+    const auto port = servers_[i]->port();
+    info.set_port(port);
+    info.set_pid(fmt::format("master@{}:{}", options_.address, port));
+    info.mutable_address()->set_port(port);
+    return json::encode(info);
+  }
+
+  void register_replica(std::size_t i) {
+    auto& session = *zk_sessions_[i];
+    session.create_parents(zk_url_.path, [this, i](zookeeper::Code code) {
+      if (code != zookeeper::Code::ok) {
+        log(fmt::format("replica {}: cannot create '{}' in ZooKeeper: {}", i, zk_url_.path,
+                        zookeeper::to_string(code)));
+        return;
+      }
+      const std::string prefix =
+          (zk_url_.path == "/" ? std::string() : zk_url_.path) + "/json.info_";
+      zk_sessions_[i]->create(
+          prefix, master_info_json(i), /*ephemeral=*/true, /*sequential=*/true,
+          [this, i](zookeeper::Code created, std::string path) {
+            if (created != zookeeper::Code::ok) {
+              log(fmt::format("replica {}: cannot register in ZooKeeper: {}", i,
+                              zookeeper::to_string(created)));
+              return;
+            }
+            zk_nodes_[i] = path.substr(path.rfind('/') + 1);
+            log(fmt::format("replica {} registered in ZooKeeper as '{}'", i, zk_nodes_[i]));
+            update_zk_leader();
+          });
+    });
+  }
+
+  // Leads: the running replica whose node the detector names. None of ours (a foreign or no
+  // node): no leader, every replica answers 503 as a Mesos master does before an election.
+  void update_zk_leader() {
+    if (!zk_detector_ || stopped_) return;
+    const auto& detected = zk_detector_->leader();
+    int index = -1;
+    for (std::size_t i = 0; detected && i < zk_nodes_.size(); ++i) {
+      if (running_[i] && !zk_nodes_[i].empty() && zk_nodes_[i] == detected->node) {
+        index = static_cast<int>(i);
+      }
+    }
+    if (index < 0) {
+      if (have_leader_) {
+        log("ZooKeeper names no replica of ours: no leader");
+        drop_subscribers();
+      }
+      have_leader_ = false;
+      return;
+    }
+    if (have_leader_ && index == leader_) return;
+    log(fmt::format("ZooKeeper elected replica {} ('{}')", index, detected->node));
+    if (have_leader_) drop_subscribers();
+    leader_ = index;
+    have_leader_ = true;
   }
 
   void close_streams(bool mid_record) {
@@ -327,7 +450,7 @@ class MasterServer::Impl {
 
   Master& master() { return master_; }
   Faults& faults() { return faults_; }
-  int leader() const { return leader_; }
+  int leader() const { return have_leader_ ? leader_ : -1; }
 
  private:
   void log(std::string_view message) const {
@@ -410,8 +533,8 @@ class MasterServer::Impl {
       on_admin(request, std::move(responder));
       return;
     }
-    if (replica != leader_) {
-      if (!running_[leader_]) {
+    if (!have_leader_ || replica != leader_) {
+      if (!have_leader_ || !running_[leader_]) {
         respond(request, responder, 503, text_headers(), "No leader elected");
         return;
       }
@@ -556,6 +679,11 @@ class MasterServer::Impl {
   std::vector<std::unique_ptr<http::Server>> servers_;
   std::vector<bool> running_;
   int leader_ = 0;
+  bool have_leader_ = true;  // false with ZooKeeper until it names one of our replicas
+  zookeeper::Url zk_url_;
+  std::vector<std::unique_ptr<zookeeper::Session>> zk_sessions_;  // one per replica
+  std::vector<std::string> zk_nodes_;  // each replica's node name; empty until created
+  std::unique_ptr<zookeeper::MasterDetector> zk_detector_;
   Faults faults_;
   std::map<std::string, std::shared_ptr<StreamState>> streams_;
   boost::asio::system_timer timer_;

@@ -27,6 +27,10 @@ struct MasterServerOptions {
   // tells which.
   std::uint16_t port = 5050;
   int replicas = 1;
+  // "zk://host:port/path": leadership is decided in ZooKeeper, as among Mesos masters. Each
+  // replica holds an ephemeral sequential `json.info_` node with its MasterInfo as JSON; the
+  // smallest sequence leads. Empty: replica 0 leads until a fault switch moves it.
+  std::string zk;
   // Serve POST /admin/fault (see apply_fault). Off: the path answers 404, so that nobody who
   // reaches the port can stop replicas or break streams. Tests that pull switches over HTTP
   // turn it on; the C++ fault switches below work either way.
@@ -76,6 +80,7 @@ class MasterServer {
 
   // Ports of the replicas (bound, so real ports even when 0 was asked for).
   std::vector<std::uint16_t> ports() const;
+  // The leading replica; -1 while none leads (with ZooKeeper: before the election is read).
   int leader() const noexcept;
   std::string leader_address() const;
 
@@ -85,7 +90,9 @@ class MasterServer {
   // had reregistered with the new leader at once.
   Result<void> move_leader(int index);
   // Stops replica `index` (its port refuses connections); a stopped leader leaves no leader
-  // until move_leader() names another.
+  // until move_leader() names another. With ZooKeeper, the replica's session is closed too, so
+  // its node goes at once and the next replica in sequence leads. move_leader() is then
+  // refused: ZooKeeper decides.
   Result<void> stop_replica(int index);
   // Ends every subscriber stream: cleanly (final chunk) or by dropping the connection in the
   // middle of a record.

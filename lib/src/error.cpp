@@ -71,6 +71,10 @@ class Category final : public std::error_category {
         return "the framework has been removed";
       case errc::stopped:
         return "the client was stopped";
+      case errc::zookeeper_auth_failed:
+        return "ZooKeeper refused the credentials";
+      case errc::zookeeper_error:
+        return "ZooKeeper operation failed";
       case errc::cancelled:
         return "cancelled";
     }

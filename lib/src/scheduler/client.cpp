@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <utility>
@@ -58,6 +59,15 @@ Result<Credentials> Credentials::from_file(std::string principal, const std::str
 }
 
 Result<std::vector<std::string>> parse_masters(std::string_view comma_separated) {
+  // zk://h1:p1,h2:p2/path is one entry: its commas separate ZooKeeper servers.
+  if (zookeeper::is_url(comma_separated)) {
+    auto url = zookeeper::parse_url(comma_separated);
+    if (!url) return tl::unexpected(url.error());
+    std::string text(comma_separated);
+    text.erase(0, text.find_first_not_of(" \t"));
+    text.erase(text.find_last_not_of(" \t") + 1);
+    return std::vector<std::string>{std::move(text)};
+  }
   auto parsed = parse_master_list(comma_separated);
   if (!parsed) return tl::unexpected(parsed.error());
   std::vector<std::string> out;
@@ -102,10 +112,12 @@ Result<void> Client::Impl::start() {
   if (state_ == State::stopped) return fail(errc::stopped, "the client was stopped");
   if (started_) return {};
   if (options_.masters.empty()) return fail(errc::invalid_argument, "no master given");
+  if (auto r = start_detector(); !r) return r;
   if (!(options_.heartbeat_misses > 0) || options_.heartbeat_misses > 1000) {
     return fail(errc::invalid_argument, "'heartbeat_misses' must be above 0 (and sane)");
   }
   for (const auto& text : options_.masters) {
+    if (detector_) break;
     auto master = parse_master(text);
     if (!master) return tl::unexpected(master.error());
     masters_.push_back(std::move(*master));
@@ -139,14 +151,79 @@ Result<void> Client::Impl::start() {
 
   started_ = true;
   unreached_since_ = Clock::now();
+  if (detector_) {
+    // Connects once the detector names a leader (on_leader).
+    if (auto r = detector_->start(); !r) return r;
+    return {};
+  }
   current_ = masters_.front();
   connect();
   return {};
 }
 
+Result<void> Client::Impl::start_detector() {
+  const bool any_zk = std::any_of(options_.masters.begin(), options_.masters.end(),
+                                  [](const std::string& m) { return zookeeper::is_url(m); });
+  if (!any_zk) return {};
+  if (options_.masters.size() != 1) {
+    return fail(errc::invalid_argument, "a zk:// URL must be the only entry of the masters");
+  }
+  auto url = zookeeper::parse_url(options_.masters.front());
+  if (!url) return tl::unexpected(url.error());
+  zookeeper::DetectorOptions options;
+  options.url = std::move(*url);
+  std::weak_ptr<Impl> weak = weak_from_this();
+  zookeeper::MasterDetector::Handlers handlers;
+  handlers.on_leader = [weak](const std::optional<zookeeper::Leader>& leader) {
+    if (auto self = weak.lock()) self->on_leader(leader);
+  };
+  handlers.on_fatal = [weak](const Error& error) {
+    if (auto self = weak.lock()) self->fail_fatal(error);
+  };
+  handlers.on_log = [weak](LogLevel level, std::string_view message) {
+    if (auto self = weak.lock()) self->log(level, fmt::format("scheduler: {}", message));
+  };
+  detector_ = std::make_unique<zookeeper::MasterDetector>(executor_, std::move(options),
+                                                          std::move(handlers));
+  return {};
+}
+
+void Client::Impl::on_leader(const std::optional<zookeeper::Leader>& leader) {
+  if (state_ == State::stopped) return;
+  if (!leader) {
+    masters_.clear();
+    if (state_ != State::disconnected) {
+      disconnect("no leading master in ZooKeeper", /*rotate=*/false, /*immediately=*/true);
+    } else {
+      ++generation_;  // a pending attempt has no master to go to
+      reconnect_timer_.cancel();
+    }
+    return;
+  }
+  MasterEndpoint leader_endpoint;
+  leader_endpoint.host = leader->address.host;
+  leader_endpoint.port = leader->address.port;
+  masters_ = {leader_endpoint};
+  master_index_ = 0;
+  redirects_in_row_ = 0;
+  const bool same = state_ != State::disconnected && current_ == leader_endpoint;
+  current_ = leader_endpoint;
+  if (same) return;
+  // The same framework id subscribes at the new leader at once; no backoff for a move that
+  // ZooKeeper announced.
+  if (state_ != State::disconnected) {
+    disconnect(fmt::format("the leading master moved to '{}'", current_.authority()),
+               /*rotate=*/false, /*immediately=*/true);
+  } else {
+    ++generation_;
+    schedule_connect(std::chrono::milliseconds(0));
+  }
+}
+
 void Client::Impl::stop(std::string_view reason) {
   if (state_ == State::stopped) return;
   ++generation_;
+  if (detector_) detector_->stop();
   reconnect_timer_.cancel();
   heartbeat_timer_.cancel();
   reconcile_timer_.cancel();
@@ -195,6 +272,10 @@ http::Headers Client::Impl::request_headers(bool with_stream_id) const {
 
 void Client::Impl::connect() {
   if (state_ == State::stopped) return;
+  if (detector_ && masters_.empty()) {
+    transition_to(State::disconnected, "waiting for a leading master in ZooKeeper");
+    return;
+  }
   const std::uint64_t generation = ++generation_;
   if (attempts_++ > 0) ++counters_.reconnects;
   stream_kind_ = StreamKind::none;

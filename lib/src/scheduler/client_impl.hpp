@@ -13,6 +13,7 @@
 #include "heatblast/event_stream.hpp"
 #include "heatblast/http_client.hpp"
 #include "heatblast/scheduler.hpp"
+#include "heatblast/zookeeper.hpp"
 #include "scheduler/backoff.hpp"
 #include "scheduler/masters.hpp"
 #include "scheduler/reconciler.hpp"
@@ -61,6 +62,10 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   void transition_to(State next, std::string_view reason);
   void log(LogLevel level, std::string message) const;
 
+  // A zk:// master: the detector names the leader; connecting waits while there is none.
+  Result<void> start_detector();
+  void on_leader(const std::optional<zookeeper::Leader>& leader);
+
   void connect();
   Call subscribe_call() const;
   http::Headers request_headers(bool with_stream_id) const;
@@ -101,7 +106,8 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   Handlers handlers_;
   std::optional<http::Client> http_;
 
-  std::vector<MasterEndpoint> masters_;
+  std::unique_ptr<zookeeper::MasterDetector> detector_;
+  std::vector<MasterEndpoint> masters_;  // with a detector: the leader, or none
   std::size_t master_index_ = 0;
   MasterEndpoint current_;
   int redirects_in_row_ = 0;

@@ -101,17 +101,17 @@ Result<MasterEndpoint> parse_master(std::string_view text) {
     out.scheme = std::string(scheme);
     text.remove_prefix(sep + 3);
   } else if (text.starts_with("zk://")) {
-    return bad(original, "ZooKeeper master detection is not supported; list the masters");
+    return bad(original, "a zk:// URL is a whole master list of its own, not one of its entries");
   }
   if (auto r = parse_authority_and_path(original, text, out); !r) return tl::unexpected(r.error());
   return out;
 }
 
 Result<std::vector<MasterEndpoint>> parse_master_list(std::string_view text) {
-  if (text.starts_with("zk://")) {
+  if (trim(text).starts_with("zk://")) {
     return fail(errc::invalid_argument,
-                "ZooKeeper master detection ('zk://') is not supported; list the masters "
-                "as host:port,host:port");
+                "a zk:// URL names no master itself: give it to Options::masters alone, where "
+                "the client's detector reads the leader from ZooKeeper");
   }
   std::vector<MasterEndpoint> out;
   while (true) {

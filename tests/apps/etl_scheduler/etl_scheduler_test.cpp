@@ -25,6 +25,7 @@
 #include "heatblast/store.hpp"
 #include "support/local_master_fixture.hpp"
 #include "support/temp_dir.hpp"
+#include "support/zookeeper_fixture.hpp"
 
 namespace {
 
@@ -495,6 +496,53 @@ TEST_CASE("the leader moves among 3 replicas mid-round: rounds go on, nothing la
   const auto addresses = world.master->addresses();
   CHECK(run.logged("Current master: " + addresses[1]));
   CHECK(run.logged("Current master: " + addresses[2]));
+  CHECK(run.stats().launched == names_at_master(world).size());
+  world.check_no_task_launched_twice();
+  CHECK(world.violations.empty());
+}
+
+TEST_CASE("zk: -master zk:// finds 3 replicas elected in ZooKeeper, the leader stopped twice") {
+  const std::string url = heatblast::testing::ZooKeeperServer::shared().url("/etl/mesos");
+  World world(3, [&](LocalMasterConfig& config) {
+    config.tweak_server = [url](heatblast::local_master::MasterServerOptions& options) {
+      options.zk = url;
+    };
+  });
+  etl::Flags flags = world.flags();
+  flags.master = url;
+  flags.masters = {url};
+  flags.cmd = "sleep 0.4";
+  flags.rounds = 4;
+  auto& run = world.start(flags);
+  auto& server = world.master->server();
+  const auto ports = server.ports();
+
+  world.wait_for(run, "the first launches", [&] { return run.stats().launched >= 2; });
+  const int first = server.leader();
+  REQUIRE(first >= 0);
+  REQUIRE(server.stop_replica(first).has_value());
+  world.wait_for(run, "a new leader and launches after the first stop", [&] {
+    return server.leader() >= 0 && server.leader() != first && run.stats().launched >= 6;
+  });
+  const int second = server.leader();
+  REQUIRE(server.stop_replica(second).has_value());
+  world.wait_exit(run, 60s);
+  const int third = server.leader();
+  REQUIRE(third >= 0);
+  CHECK(third != first);
+  CHECK(third != second);
+
+  CHECK(run.status == 0);
+  CHECK(run.stats().rounds_filled == 4);
+  CHECK(run.stats().finished == run.stats().launched);
+  CHECK(run.stats().failed == 0);
+  // One framework all along, subscribed at each of the three leaders in turn.
+  const auto ids = run.subscribed_ids();
+  REQUIRE(ids.size() >= 3);
+  CHECK(std::set<std::string>(ids.begin(), ids.end()).size() == 1);
+  for (int leader : {first, second, third}) {
+    CHECK(run.logged(fmt::format("Current master: 127.0.0.1:{}", ports[leader])));
+  }
   CHECK(run.stats().launched == names_at_master(world).size());
   world.check_no_task_launched_twice();
   CHECK(world.violations.empty());

@@ -137,6 +137,13 @@ TEST_CASE("booleans: bare, =true/=false in Go's spellings, never the next argume
   }
 }
 
+TEST_CASE("the master flag takes a zk:// URL whole: its commas separate ZooKeeper servers") {
+  const auto flags = parse_ok({"-master", "zk://z1:2181,z2:2181/mesos"});
+  CHECK(flags.masters == std::vector<std::string>{"zk://z1:2181,z2:2181/mesos"});
+  CHECK(parse_error({"-master", "zk://z1/mesos"})
+            .starts_with("invalid value \"zk://z1/mesos\" for flag -master: "));
+}
+
 TEST_CASE("numbers are read as Go reads them") {
   CHECK(parse_ok({"-maxtasks", "0x10"}).maxtasks == 16);
   CHECK(parse_ok({"-maxtasks", "010"}).maxtasks == 8);  // Go: a leading 0 is octal

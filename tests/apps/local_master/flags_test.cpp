@@ -103,6 +103,20 @@ TEST_CASE("options_from: address, host name, intervals, fault switch") {
   CHECK(options->server.master.agents[0].resources.scalar("cpus") == 2);
 }
 
+TEST_CASE("options_from: --zk elects the leader in ZooKeeper, a bad URL is a one-line error") {
+  auto options = options_from(
+      flags_of(with_resources({"--replicas", "3", "--zk", "zk://127.0.0.1:2181/mesos"})));
+  REQUIRE(options);
+  CHECK(options->server.zk == "zk://127.0.0.1:2181/mesos");
+  CHECK(options->server.replicas == 3);
+
+  auto bad = parse_flags({"--zk", "zk://127.0.0.1/mesos"});
+  REQUIRE_FALSE(bad);
+  CHECK_THAT(bad.error().message, Catch::StartsWith("--zk: "));
+  CHECK(bad.error().message.find('\n') == std::string::npos);
+  CHECK_THAT(usage(), Catch::Contains("--zk=zk://HOST:PORT/PATH"));
+}
+
 TEST_CASE("options_from: every path is absolute, whatever the flag said") {
   auto options = options_from(flags_of(with_resources({"--work-dir", "run/../run/lm"})));
   REQUIRE(options);
