@@ -53,7 +53,10 @@ case "${1:-}" in
       asan="${build}-asan"
       cmake -S "$root" -B "$asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
         -DHEATBLAST_SANITIZE=address,undefined -DHEATBLAST_BUILD_BENCH=OFF >/dev/null
-      cmake --build "$asan" -j "$jobs" --target integration_scheduler integration_etl integration_samza
+      # Every test program labelled integration (ctest -L integration below runs them all).
+      cmake --build "$asan" -j "$jobs" --target integration_scheduler integration_etl \
+        integration_samza integration_fetcher integration_zookeeper integration_load_tester \
+        integration_load_tester_postgres apps_batch_runner
       (cd "$asan" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
         ctest --output-on-failure -L integration --timeout 900)
     fi
