@@ -3,6 +3,8 @@
 // says which kind a --target URL is and how to show it without its password.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -18,6 +20,16 @@ class Target {
   // error); the next call reuses the connection, or reconnects when it was lost.
   virtual Result<void> query() = 0;
 };
+
+// When query `n` (from 0) of a share run at `rate` queries/s (0: no limit) may start: n/rate
+// seconds after `start`, so the rate holds over the whole share and a slow query is caught up
+// on, not lost.
+inline std::chrono::steady_clock::time_point query_due(std::chrono::steady_clock::time_point start,
+                                                       std::uint64_t n, double rate) {
+  if (rate <= 0) return start;
+  return start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                     std::chrono::duration<double>(static_cast<double>(n) / rate));
+}
 
 enum class TargetKind { unknown, http, postgresql };
 

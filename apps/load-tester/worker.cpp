@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
+#include <string_view>
 #include <thread>
 
 #include <fmt/format.h>
@@ -53,37 +54,53 @@ struct Shared {
   std::string first_error;  // under `mutex`: what the first failed query said
 };
 
+// Counts one completed query in `mine` and in `shared` (which the progress reports read).
+void count_query(Figures& mine, Shared& shared, std::chrono::microseconds latency,
+                 std::string_view error) {
+  mine.latency.record(static_cast<std::uint64_t>(latency.count()));
+  ++mine.queries;
+  if (!error.empty()) {
+    ++mine.errors;
+    if (shared.errors.fetch_add(1) == 0) {
+      std::lock_guard lock(shared.mutex);
+      shared.first_error = error;
+    }
+  }
+  shared.done.fetch_add(1);
+}
+
+// One blocking connection's thread (PostgreSQL): takes query numbers until the share is done.
 void run_connection(const WorkerOptions& options, Target& target, Shared& shared,
                     Clock::time_point start) {
   Figures mine;
   for (;;) {
     const std::uint64_t n = shared.next.fetch_add(1);
     if (n >= options.queries) break;
-    if (options.rate > 0) {
-      // Query n is due n/rate seconds after the start: the rate holds over the whole share
-      // and a slow query is caught up on, not lost.
-      const auto due =
-          start + std::chrono::duration_cast<Clock::duration>(
-                      std::chrono::duration<double>(static_cast<double>(n) / options.rate));
-      std::this_thread::sleep_until(due);
-    }
+    if (options.rate > 0) std::this_thread::sleep_until(query_due(start, n, options.rate));
     const auto before = Clock::now();
     const auto result = target.query();
-    const auto micros =
-        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - before).count();
-    mine.latency.record(static_cast<std::uint64_t>(micros));
-    ++mine.queries;
-    if (!result) {
-      ++mine.errors;
-      if (shared.errors.fetch_add(1) == 0) {
-        std::lock_guard lock(shared.mutex);
-        shared.first_error = result.error().what();
-      }
-    }
-    shared.done.fetch_add(1);
+    const auto latency =
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - before);
+    if (result)
+      count_query(mine, shared, latency, {});
+    else
+      count_query(mine, shared, latency, result.error().what());
   }
   std::lock_guard lock(shared.mutex);
   shared.figures.merge(mine);
+}
+
+// All of an HTTP share's connections from the calling thread.
+Result<void> run_http(const WorkerOptions& options, Shared& shared, Clock::time_point start) {
+  Figures mine;
+  auto ran = run_http_queries(options.target, *parse_http_query(options.query), options.timeout,
+                              options.connections, options.queries, options.rate, start,
+                              [&](std::chrono::microseconds latency, std::string_view error) {
+                                count_query(mine, shared, latency, error);
+                              });
+  std::lock_guard lock(shared.mutex);
+  shared.figures.merge(mine);
+  return ran;
 }
 
 }  // namespace
@@ -162,8 +179,11 @@ std::vector<std::string> worker_arguments(const WorkerOptions& o) {
 
 Result<Figures> run_worker(const WorkerOptions& options) {
   if (auto ok = check_target(options.target, options.query); !ok) return tl::unexpected(ok.error());
+  // HTTP: every connection from this thread (libcurl's multi interface); PostgreSQL: a blocking
+  // connection per thread.
+  const bool http = target_kind(options.target) == TargetKind::http;
   std::vector<std::unique_ptr<Target>> targets;
-  for (std::uint64_t i = 0; i < options.connections; ++i) {
+  for (std::uint64_t i = 0; !http && i < options.connections; ++i) {
     auto target = connect_target(options.target, options.query, options.timeout);
     if (!target) return tl::unexpected(target.error());
     targets.push_back(std::move(*target));
@@ -192,6 +212,8 @@ Result<Figures> run_worker(const WorkerOptions& options) {
       lock.lock();
     }
   });
+  Result<void> ran;
+  if (http) ran = run_http(options, shared, start);
   for (auto& thread : threads)
     thread.join();
   {
@@ -200,6 +222,7 @@ Result<Figures> run_worker(const WorkerOptions& options) {
   }
   wake.notify_all();
   progress.join();
+  if (!ran) return tl::unexpected(ran.error());
 
   Figures figures = std::move(shared.figures);
   if (!shared.first_error.empty())

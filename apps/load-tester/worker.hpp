@@ -1,7 +1,8 @@
 // load-worker: runs one task's share of queries against the target, at its rate, over its
 // connections, and posts its figures to the load-tester while it runs and when it is done.
-// Targets sit behind one small interface (target.hpp): HTTP (http_target.hpp) and PostgreSQL
-// (postgres_target.hpp); another kind (CQL) is one more file and a case in connect_target().
+// HTTP runs all of a worker's connections from one thread (run_http_queries in http_target.hpp);
+// PostgreSQL runs a thread per connection behind the blocking Target interface (target.hpp,
+// postgres_target.hpp); another kind (CQL) is one more file and a case in connect_target().
 #pragma once
 
 #include <chrono>

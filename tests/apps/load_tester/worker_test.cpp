@@ -2,6 +2,10 @@
 // own io_context thread), with the load-tester's report endpoint served the same way.
 #include "worker.hpp"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -175,4 +179,31 @@ TEST_CASE("load-worker: an unreachable load-tester fails the run") {
   o.queries = 5;
   o.report_to = "http://127.0.0.1:1";
   CHECK_FALSE(load::run_worker(o));
+}
+
+TEST_CASE("load-worker: a target that never answers times out each query") {
+  // A listening socket that is never accepted from: the kernel completes the handshakes, so each
+  // request is sent and waits for an answer that never comes.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(fd, 16) == 0);
+  socklen_t len = sizeof addr;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  load::WorkerOptions o;
+  o.target = fmt::format("http://127.0.0.1:{}", ntohs(addr.sin_port));
+  o.queries = 3;
+  o.connections = 2;
+  o.timeout = std::chrono::milliseconds(200);
+  auto figures = load::run_worker(o);
+  ::close(fd);
+  REQUIRE(figures);
+  CHECK(figures->queries == 3);
+  CHECK(figures->errors == 3);
+  CHECK(figures->latency.count() == 3);
+  CHECK(figures->latency.percentile(0.01) >= 190'000);  // each waited for its own timeout
+  CHECK(figures->latency.max() < 5'000'000);
 }
