@@ -1,6 +1,17 @@
 # heatblast_warnings(target): our warning set and, when asked for, sanitizers; applied per
 # target (never through global flags).
 set(HEATBLAST_SANITIZE "" CACHE STRING "Sanitizers for heatblast's own targets, e.g. 'address,undefined'")
+# libFuzzer targets (tests/fuzz): clang only. Every target of ours then gets coverage
+# instrumentation for the fuzzer, under ASan+UBSan unless HEATBLAST_SANITIZE says otherwise.
+option(HEATBLAST_FUZZ "Build the libFuzzer targets in tests/fuzz (needs clang)" OFF)
+if(HEATBLAST_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "HEATBLAST_FUZZ needs clang: configure with -DCMAKE_CXX_COMPILER=clang++")
+  endif()
+  if(NOT HEATBLAST_SANITIZE)
+    set(HEATBLAST_SANITIZE "address,undefined" CACHE STRING "" FORCE)
+  endif()
+endif()
 
 function(heatblast_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic)
@@ -10,5 +21,8 @@ function(heatblast_warnings target)
   if(HEATBLAST_SANITIZE)
     target_compile_options(${target} PRIVATE -fsanitize=${HEATBLAST_SANITIZE} -fno-omit-frame-pointer)
     target_link_options(${target} PRIVATE -fsanitize=${HEATBLAST_SANITIZE})
+  endif()
+  if(HEATBLAST_FUZZ)
+    target_compile_options(${target} PRIVATE -fsanitize=fuzzer-no-link)
   endif()
 endfunction()

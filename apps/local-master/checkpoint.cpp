@@ -1,7 +1,5 @@
 #include "checkpoint.hpp"
 
-#include <sqlite3.h>
-
 #include <cstdint>
 #include <filesystem>
 #include <utility>
@@ -67,46 +65,6 @@ std::optional<std::vector<std::string>> unpack(const std::string& blob) {
   return entries;
 }
 
-// A prepared statement, finalized on destruction.
-class Statement {
- public:
-  Statement(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  bool ok() const { return stmt_ != nullptr; }
-  sqlite3_stmt* get() const { return stmt_; }
-
-  void bind_text(int index, const std::string& value) {
-    sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
-  }
-  void bind_blob(int index, const std::string& value) {
-    sqlite3_bind_blob(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
-  }
-  void bind_int(int index, std::int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
-  void bind_null(int index) { sqlite3_bind_null(stmt_, index); }
-  template <class T>
-  void bind_optional(int index, const std::optional<T>& value) {
-    if (value) {
-      bind_int(index, static_cast<std::int64_t>(*value));
-    } else {
-      bind_null(index);
-    }
-  }
-
-  std::string column_bytes(int index) const {
-    const void* data = sqlite3_column_blob(stmt_, index);
-    const int size = sqlite3_column_bytes(stmt_, index);
-    return data == nullptr ? std::string() : std::string(static_cast<const char*>(data), size);
-  }
-  bool column_null(int index) const { return sqlite3_column_type(stmt_, index) == SQLITE_NULL; }
-  std::int64_t column_int(int index) const { return sqlite3_column_int64(stmt_, index); }
-
- private:
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
 template <class Message>
 Result<Message> parse(const std::string& bytes, std::string_view what) {
   Message message;
@@ -125,75 +83,40 @@ Result<std::unique_ptr<Checkpoint>> Checkpoint::open(const std::string& work_dir
     return fail(errc::io_error,
                 fmt::format("cannot create work dir '{}': {}", work_dir, ec.message()));
   }
-  const std::string path = work_dir + "/local-master.db";
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
-      SQLITE_OK) {
-    std::string message = db != nullptr ? sqlite3_errmsg(db) : "out of memory";
-    sqlite3_close(db);
-    return fail(errc::io_error, fmt::format("cannot open '{}': {}", path, message));
-  }
-  std::unique_ptr<Checkpoint> checkpoint(new Checkpoint(db, path));
-  sqlite3_busy_timeout(db, 5000);
-  for (const char* sql : {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=NORMAL;", kSchema}) {
-    auto done = checkpoint->exec(sql);
-    if (!done) return tl::unexpected(done.error());
-  }
-  return checkpoint;
+  // A commit survives a crash of local-master; the master batches the writes of one entry
+  // point into one transaction, so the cheaper synchronous=NORMAL is enough.
+  store::SqliteDb::Options options;
+  options.durability = store::Durability::normal;
+  options.label = "checkpoint";
+  auto db = store::SqliteDb::open(work_dir + "/local-master.db", options, kSchema);
+  if (!db) return tl::unexpected(db.error());
+  return std::unique_ptr<Checkpoint>(new Checkpoint(std::move(*db)));
 }
 
-Checkpoint::~Checkpoint() {
-  sqlite3_close(db_);
-}
+Checkpoint::Checkpoint(std::unique_ptr<store::SqliteDb> db) : db_(std::move(db)) {}
+Checkpoint::~Checkpoint() = default;
 
-Error Checkpoint::error(const std::string& what) const {
-  return Error(errc::io_error, fmt::format("{} in '{}': {}", what, path_, sqlite3_errmsg(db_)));
-}
-
-Result<void> Checkpoint::exec(const char* sql) {
-  char* message = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
-    std::string text = message != nullptr ? message : "unknown error";
-    sqlite3_free(message);
-    return fail(errc::io_error, fmt::format("SQLite error in '{}': {}", path_, text));
-  }
-  return {};
-}
-
-Result<void> Checkpoint::begin() {
-  return exec("BEGIN IMMEDIATE;");
-}
-Result<void> Checkpoint::commit() {
-  return exec("COMMIT;");
-}
-void Checkpoint::rollback() {
-  (void)exec("ROLLBACK;");
+const std::string& Checkpoint::path() const {
+  return db_->path();
 }
 
 Result<void> Checkpoint::transaction(const std::function<Result<void>()>& writes) {
-  auto begun = begin();
-  if (!begun) return begun;
-  auto written = writes();
-  if (written) written = commit();
-  // A failed COMMIT (SQLITE_BUSY, a full disk) leaves the transaction open: end it too.
-  if (!written) rollback();
-  return written;
+  return db_->transaction(writes);
 }
 
 Result<void> Checkpoint::put_meta(const std::string& key, const std::string& value) {
-  Statement stmt(db_, "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2);");
-  if (!stmt.ok()) return tl::unexpected(error("prepare meta"));
-  stmt.bind_text(1, key);
-  stmt.bind_text(2, value);
-  if (sqlite3_step(stmt.get()) != SQLITE_DONE) return tl::unexpected(error("write meta"));
-  return {};
+  auto stmt = db_->prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2);");
+  if (!stmt) return tl::unexpected(stmt.error());
+  stmt->bind_text(1, key).bind_text(2, value);
+  return stmt->run("write meta");
 }
 
 Result<void> Checkpoint::put_framework(const FrameworkRecord& record) {
-  Statement stmt(db_,
-                 "INSERT OR REPLACE INTO frameworks (id, info, removed, failover_deadline_ns, "
-                 "suppressed_roles) VALUES (?1, ?2, ?3, ?4, ?5);");
-  if (!stmt.ok()) return tl::unexpected(error("prepare framework"));
+  auto prepared = db_->prepare(
+      "INSERT OR REPLACE INTO frameworks (id, info, removed, failover_deadline_ns, "
+      "suppressed_roles) VALUES (?1, ?2, ?3, ?4, ?5);");
+  if (!prepared) return tl::unexpected(prepared.error());
+  auto& stmt = *prepared;
   stmt.bind_text(1, record.info.id().value());
   stmt.bind_blob(2, record.info.SerializeAsString());
   stmt.bind_int(3, record.removed ? 1 : 0);
@@ -203,16 +126,16 @@ Result<void> Checkpoint::put_framework(const FrameworkRecord& record) {
     stmt.bind_null(4);
   }
   stmt.bind_blob(5, pack(record.suppressed_roles));
-  if (sqlite3_step(stmt.get()) != SQLITE_DONE) return tl::unexpected(error("write framework"));
-  return {};
+  return stmt.run("write framework");
 }
 
 Result<void> Checkpoint::put_task(const TaskRecord& record) {
-  Statement stmt(db_,
-                 "INSERT OR REPLACE INTO tasks (framework_id, task_id, info, group_executor, "
-                 "executor_id, container_id, sandbox, latest, pending, pid, pgid, killed, ended) "
-                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13);");
-  if (!stmt.ok()) return tl::unexpected(error("prepare task"));
+  auto prepared = db_->prepare(
+      "INSERT OR REPLACE INTO tasks (framework_id, task_id, info, group_executor, "
+      "executor_id, container_id, sandbox, latest, pending, pid, pgid, killed, ended) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13);");
+  if (!prepared) return tl::unexpected(prepared.error());
+  auto& stmt = *prepared;
   stmt.bind_text(1, record.framework_id);
   stmt.bind_text(2, record.info.task_id().value());
   stmt.bind_blob(3, record.info.SerializeAsString());
@@ -233,34 +156,36 @@ Result<void> Checkpoint::put_task(const TaskRecord& record) {
   stmt.bind_optional(11, record.pgid);
   stmt.bind_int(12, record.killed ? 1 : 0);
   stmt.bind_int(13, record.ended ? 1 : 0);
-  if (sqlite3_step(stmt.get()) != SQLITE_DONE) return tl::unexpected(error("write task"));
-  return {};
+  return stmt.run("write task");
 }
 
 Result<void> Checkpoint::erase_task(const std::string& framework_id, const std::string& task_id) {
-  Statement stmt(db_, "DELETE FROM tasks WHERE framework_id = ?1 AND task_id = ?2;");
-  if (!stmt.ok()) return tl::unexpected(error("prepare task delete"));
-  stmt.bind_text(1, framework_id);
-  stmt.bind_text(2, task_id);
-  if (sqlite3_step(stmt.get()) != SQLITE_DONE) return tl::unexpected(error("delete task"));
-  return {};
+  auto stmt = db_->prepare("DELETE FROM tasks WHERE framework_id = ?1 AND task_id = ?2;");
+  if (!stmt) return tl::unexpected(stmt.error());
+  stmt->bind_text(1, framework_id).bind_text(2, task_id);
+  return stmt->run("delete task");
 }
 
 Result<RecoveredState> Checkpoint::load() {
   RecoveredState state;
   {
-    Statement stmt(db_, "SELECT key, value FROM meta;");
-    if (!stmt.ok()) return tl::unexpected(error("prepare meta read"));
-    while (sqlite3_step(stmt.get()) == SQLITE_ROW) {
+    auto prepared = db_->prepare("SELECT key, value FROM meta;");
+    if (!prepared) return tl::unexpected(prepared.error());
+    auto& stmt = *prepared;
+    int rc;
+    while ((rc = stmt.step()) == store::SqliteStatement::kRow) {
       state.meta[stmt.column_bytes(0)] = stmt.column_bytes(1);
     }
+    if (rc != store::SqliteStatement::kDone) return tl::unexpected(db_->error("read meta"));
   }
   {
-    Statement stmt(db_,
-                   "SELECT info, removed, failover_deadline_ns, suppressed_roles FROM frameworks "
-                   "ORDER BY rowid;");
-    if (!stmt.ok()) return tl::unexpected(error("prepare framework read"));
-    while (sqlite3_step(stmt.get()) == SQLITE_ROW) {
+    auto prepared = db_->prepare(
+        "SELECT info, removed, failover_deadline_ns, suppressed_roles FROM frameworks "
+        "ORDER BY rowid;");
+    if (!prepared) return tl::unexpected(prepared.error());
+    auto& stmt = *prepared;
+    int rc;
+    while ((rc = stmt.step()) == store::SqliteStatement::kRow) {
       FrameworkRecord record;
       auto info = parse<mesos::v1::FrameworkInfo>(stmt.column_bytes(0), "FrameworkInfo");
       if (!info) return tl::unexpected(info.error());
@@ -273,13 +198,16 @@ Result<RecoveredState> Checkpoint::load() {
       record.suppressed_roles = std::move(*roles);
       state.frameworks.push_back(std::move(record));
     }
+    if (rc != store::SqliteStatement::kDone) return tl::unexpected(db_->error("read frameworks"));
   }
   {
-    Statement stmt(db_,
-                   "SELECT framework_id, info, group_executor, executor_id, container_id, sandbox, "
-                   "latest, pending, pid, pgid, killed, ended FROM tasks ORDER BY rowid;");
-    if (!stmt.ok()) return tl::unexpected(error("prepare task read"));
-    while (sqlite3_step(stmt.get()) == SQLITE_ROW) {
+    auto prepared = db_->prepare(
+        "SELECT framework_id, info, group_executor, executor_id, container_id, "
+        "sandbox, latest, pending, pid, pgid, killed, ended FROM tasks ORDER BY rowid;");
+    if (!prepared) return tl::unexpected(prepared.error());
+    auto& stmt = *prepared;
+    int rc;
+    while ((rc = stmt.step()) == store::SqliteStatement::kRow) {
       TaskRecord record;
       record.framework_id = stmt.column_bytes(0);
       auto info = parse<mesos::v1::TaskInfo>(stmt.column_bytes(1), "TaskInfo");
@@ -309,6 +237,7 @@ Result<RecoveredState> Checkpoint::load() {
       record.ended = stmt.column_int(11) != 0;
       state.tasks.push_back(std::move(record));
     }
+    if (rc != store::SqliteStatement::kDone) return tl::unexpected(db_->error("read tasks"));
   }
   return state;
 }

@@ -17,9 +17,8 @@
 #include <mesos/v1/mesos.pb.h>
 
 #include "heatblast/error.hpp"
+#include "heatblast/sqlite.hpp"
 #include "time.hpp"
-
-struct sqlite3;
 
 namespace heatblast::local_master {
 
@@ -51,7 +50,8 @@ struct RecoveredState {
   std::vector<TaskRecord> tasks;
 };
 
-// One open database. Not thread-safe; the master's thread only. Move-only.
+// One open database, on the store layer's SqliteDb (heatblast/sqlite.hpp). Not thread-safe;
+// the master's thread only.
 class Checkpoint {
  public:
   // Creates `work_dir` and the database when missing. Errors: errc::io_error with SQLite's
@@ -61,7 +61,7 @@ class Checkpoint {
   Checkpoint(const Checkpoint&) = delete;
   Checkpoint& operator=(const Checkpoint&) = delete;
 
-  const std::string& path() const { return path_; }
+  const std::string& path() const;
 
   // Everything stored. Errors: errc::io_error, errc::protobuf_parse for a corrupt record.
   Result<RecoveredState> load();
@@ -77,15 +77,9 @@ class Checkpoint {
   Result<void> erase_task(const std::string& framework_id, const std::string& task_id);
 
  private:
-  Checkpoint(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
-  Result<void> exec(const char* sql);
-  Result<void> begin();
-  Result<void> commit();
-  void rollback();
-  Error error(const std::string& what) const;
+  explicit Checkpoint(std::unique_ptr<store::SqliteDb> db);
 
-  sqlite3* db_ = nullptr;
-  std::string path_;
+  std::unique_ptr<store::SqliteDb> db_;
 };
 
 }  // namespace heatblast::local_master

@@ -71,6 +71,8 @@ class Category final : public std::error_category {
         return "the framework has been removed";
       case errc::stopped:
         return "the client was stopped";
+      case errc::call_queue_full:
+        return "too many calls waiting to be sent";
       case errc::zookeeper_auth_failed:
         return "ZooKeeper refused the credentials";
       case errc::zookeeper_error:

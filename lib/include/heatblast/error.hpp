@@ -51,6 +51,7 @@ enum class errc {
   subscription_failed,  // the master refused the subscription (an ERROR event, 401, 403, ...)
   framework_removed,    // the framework id was torn down: "Framework has been removed"
   stopped,              // the client was stopped before the call completed
+  call_queue_full,      // a call refused: Options::max_queued_calls wait already (nothing sent)
   // ZooKeeper
   zookeeper_auth_failed,  // the ensemble refused the digest credentials of a zk:// URL
   zookeeper_error,        // a ZooKeeper operation failed (the message names it and the code)

@@ -91,6 +91,12 @@ struct Options {
   int max_redirects = 9;
   // Each non-SUBSCRIBE call must be answered within this.
   std::chrono::milliseconds call_timeout{std::chrono::seconds(75)};
+  // Calls waiting to be sent (behind the one in flight) at most. Calls go out one at a time and
+  // one may wait up to call_timeout, so a stalled master would otherwise let the queue grow
+  // without bound. A call beyond it completes at once with errc::call_queue_full (nothing is
+  // sent; an automatic ACKNOWLEDGE refused so is sent again by the master). 100,000 queued
+  // calls are some tens of MB. Must be at least 1.
+  std::size_t max_queued_calls = 100'000;
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
   // The longest event accepted on the stream; longer is a broken stream (reconnect).
   std::size_t max_event_size = std::size_t{64} << 20;
@@ -130,6 +136,7 @@ struct Counters {
   std::uint64_t acknowledgements = 0;           // automatic ACKNOWLEDGEs sent
   std::uint64_t acknowledgements_held = 0;      // withheld through hold_acknowledgement()
   std::uint64_t bytes_received = 0;             // stream bytes
+  std::uint64_t calls_refused_queue_full = 0;   // refused with errc::call_queue_full
 };
 
 enum class LogLevel { debug, info, warning, error };

@@ -135,6 +135,11 @@ struct ManagerOptions {
   // and flagged (TaskRecord::starved). 0 = never.
   std::chrono::milliseconds starved_after{std::chrono::seconds(60)};
   TaskStore* store = nullptr;  // optional; must outlive the manager
+  // After each SUBSCRIBED, launches wait until the master has answered the implicit
+  // reconciliation (one round trip), so that a run left from before a restart is adopted (by
+  // its name, see TaskSpec::name) instead of launched twice; offers that come meanwhile are
+  // kept and used then. This bounds the wait when no answer comes (0 = no wait).
+  std::chrono::milliseconds adoption_hold{std::chrono::seconds(5)};
   // Saves that fail this many times in a row end the session through on_fatal (0 = never).
   // Each failed save is logged and counted; an update whose save failed is not acknowledged.
   int store_failures_before_fatal = 5;
@@ -148,6 +153,8 @@ struct ManagerCounters {
   std::uint64_t store_errors = 0;           // saves that failed
   std::uint64_t acknowledgements_held = 0;  // updates left unacknowledged: their save failed
   std::uint64_t offers_declined_for_constraints = 0;  // a task waited, only constraints refused
+  // Live runs "<name>.<suffix>" of a known task that were not its current run, killed.
+  std::uint64_t orphans_killed = 0;
 };
 
 // Runs on the client's executor; every member must be called there.

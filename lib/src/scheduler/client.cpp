@@ -116,6 +116,9 @@ Result<void> Client::Impl::start() {
   if (!(options_.heartbeat_misses > 0) || options_.heartbeat_misses > 1000) {
     return fail(errc::invalid_argument, "'heartbeat_misses' must be above 0 (and sane)");
   }
+  if (options_.max_queued_calls == 0) {
+    return fail(errc::invalid_argument, "'max_queued_calls' must be at least 1");
+  }
   for (const auto& text : options_.masters) {
     if (detector_) break;
     auto master = parse_master(text);
@@ -748,6 +751,23 @@ void Client::Impl::send(Call call, CallDone done) {
                                                     call_type_name(call), to_string(state_))));
     return;
   }
+  if (calls_.size() >= options_.max_queued_calls) {
+    ++call_counts(call).failed;
+    ++counters_.calls_refused_queue_full;
+    // Once per episode: the queue stays full for as long as the master does not answer.
+    if (!queue_full_logged_) {
+      queue_full_logged_ = true;
+      log(LogLevel::warning,
+          fmt::format("scheduler: {} calls wait for '{}' to answer; refusing more until the queue "
+                      "drains",
+                      calls_.size(), current_.authority()));
+    }
+    complete(std::move(done),
+             fail(errc::call_queue_full,
+                  fmt::format("'{}' not sent: {} calls already wait for '{}' (max_queued_calls)",
+                              call_type_name(call), calls_.size(), current_.authority())));
+    return;
+  }
   *call.mutable_framework_id() = *framework_id_;
   calls_.push_back(PendingCall{std::move(call), std::move(done)});
   pump_calls();
@@ -758,6 +778,7 @@ void Client::Impl::pump_calls() {
   if (in_flight_ || calls_.empty() || state_ != State::subscribed) return;
   in_flight_ = std::move(calls_.front());
   calls_.pop_front();
+  if (calls_.size() <= options_.max_queued_calls / 2) queue_full_logged_ = false;
 
   http::Request request;
   request.url = current_.scheduler_url();
@@ -843,6 +864,7 @@ void Client::Impl::on_call_answer(std::uint64_t generation, Result<http::Respons
 void Client::Impl::fail_calls(errc code, std::string_view reason) {
   std::deque<PendingCall> failing;
   failing.swap(calls_);
+  queue_full_logged_ = false;
   if (in_flight_) {
     failing.push_front(std::move(*in_flight_));
     in_flight_.reset();

@@ -155,7 +155,8 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   std::deque<std::pair<CallDone, Result<void>>> completions_;
   bool completions_posted_ = false;
 
-  std::deque<PendingCall> calls_;
+  std::deque<PendingCall> calls_;  // at most Options::max_queued_calls
+  bool queue_full_logged_ = false;
   std::optional<PendingCall> in_flight_;
   http::RequestId call_request_ = 0;
 

@@ -4,6 +4,7 @@
 find_package(SQLite3 REQUIRED)
 target_link_libraries(heatblast_store PRIVATE SQLite::SQLite3)
 target_sources(heatblast_store PRIVATE
+  src/store/sqlite.cpp
   src/store/sqlite_store.cpp
   src/store/task_codec.cpp
   ${PROJECT_SOURCE_DIR}/proto/heatblast/store.proto)

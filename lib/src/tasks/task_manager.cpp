@@ -1,6 +1,8 @@
 #include <algorithm>
 #include <random>
 
+#include <boost/asio/post.hpp>
+
 #include <fmt/format.h>
 
 #include "heatblast/task_state.hpp"
@@ -183,10 +185,12 @@ void TaskManager::Impl::handle_event(const Event& event) {
   switch (event.type()) {
     case Event::SUBSCRIBED:
       // A new subscription starts with every filter and suppression of the old one gone
-      // (the client re-sends its suppressed roles): decide again.
+      // (the client re-sends its suppressed roles): decide again, once the master has told
+      // which runs it still has (see start_hold).
       last_revive_.reset();
       suppressed_ = false;
-      want_offers();
+      orphans_killed_.clear();
+      start_hold();
       // KILLs sent before the connection dropped may never have reached the master.
       for (auto& [name, entry] : entries_) {
         const bool out =
@@ -198,7 +202,22 @@ void TaskManager::Impl::handle_event(const Event& event) {
       }
       break;
     case Event::OFFERS:
-      on_offers(event.offers());
+      if (holding_) {
+        for (const auto& offer : event.offers().offers())
+          *held_offers_.add_offers() = offer;
+      } else {
+        on_offers(event.offers());
+      }
+      break;
+    case Event::RESCIND:
+      if (holding_) {
+        auto* kept = held_offers_.mutable_offers();
+        for (int i = 0; i < kept->size(); ++i) {
+          if (kept->Get(i).id().value() != event.rescind().offer_id().value()) continue;
+          kept->DeleteSubrange(i, 1);
+          break;
+        }
+      }
       break;
     case Event::UPDATE:
       on_status(event.update().status());
@@ -367,7 +386,8 @@ void TaskManager::Impl::on_launch_failed(const std::vector<std::string>& names,
     if (it == entries_.end()) continue;
     Entry& entry = it->second;
     if (entry.record.phase != Phase::launched || entry.record.state) continue;
-    if (error.code == errc::call_rejected) {
+    // Rejected, or refused before sending (the client's call queue was full): nothing ran.
+    if (error.code == errc::call_rejected || error.code == errc::call_queue_full) {
       entry.record.message = error.message;
       --entry.record.launches;
       set_phase(entry, Phase::pending);
@@ -470,9 +490,14 @@ void TaskManager::Impl::want_offers() {
   suppressed_ = false;
   if (client_.state() != scheduler::State::subscribed) return;  // SUBSCRIBED calls us again
   std::weak_ptr<Impl> weak = weak_from_this();
-  client_.revive(roles(), [weak](Result<void> result) {
+  // Sent after the RECONCILE of this subscription: its answer ends the launch hold.
+  const std::optional<std::uint64_t> fence =
+      holding_ && fence_ready_ ? std::optional(subscriptions_) : std::nullopt;
+  client_.revive(roles(), [weak, fence](Result<void> result) {
     auto self = weak.lock();
-    if (result || !self) return;
+    if (!self) return;
+    if (fence && *fence == self->subscriptions_) self->end_hold();
+    if (result) return;
     // Not revived (a rejected or unanswered call while still subscribed): try again after
     // the rate limit, or pending work could wait for offers forever.
     self->revive_due_ = SteadyClock::now() + self->options_.min_revive_interval;
@@ -497,7 +522,10 @@ void TaskManager::Impl::on_status(const mesos::v1::TaskStatus& status) {
   }
   if (!entry) {
     entry = adopt_by_name(status);
-    if (!entry) return;  // not ours
+    if (!entry) {
+      kill_if_orphan(status);
+      return;  // not ours (or no longer)
+    }
   }
   const auto previous_phase = entry->record.phase;
   // The master sends an update again until it is acknowledged (ours was held back when its
@@ -610,6 +638,85 @@ TaskManager::Impl::Entry* TaskManager::Impl::adopt_by_name(const mesos::v1::Task
   return &entry;
 }
 
+void TaskManager::Impl::kill_if_orphan(const mesos::v1::TaskStatus& status) {
+  const std::string& task_id = status.task_id().value();
+  if (is_terminal(status.state())) {
+    orphans_killed_.erase(task_id);
+    return;
+  }
+  const auto dot = task_id.rfind('.');
+  constexpr std::size_t kSuffix = 16;  // task_info() names runs "<name>.<16 hex digits>"
+  if (dot == std::string::npos || task_id.size() - dot - 1 != kSuffix ||
+      task_id.find_first_not_of("0123456789abcdef", dot + 1) != std::string::npos) {
+    return;
+  }
+  auto it = entries_.find(task_id.substr(0, dot));
+  if (it == entries_.end() || it->second.record.task_id == task_id) return;
+  if (!orphans_killed_.insert(task_id).second) return;
+  ++counters_.orphans_killed;
+  log(scheduler::LogLevel::warning,
+      fmt::format("tasks: run '{}' of task '{}' is not its current run ('{}'); killing it", task_id,
+                  it->first,
+                  it->second.record.task_id.empty() ? "none" : it->second.record.task_id));
+  std::optional<mesos::v1::AgentID> agent;
+  if (status.has_agent_id()) agent = status.agent_id();
+  client_.kill(status.task_id(), agent);
+}
+
+void TaskManager::Impl::start_hold() {
+  held_offers_.Clear();
+  const std::uint64_t subscription = ++subscriptions_;
+  if (options_.adoption_hold.count() <= 0) {
+    holding_ = false;
+    hold_until_.reset();
+    want_offers();
+    return;
+  }
+  holding_ = true;
+  fence_ready_ = false;
+  hold_until_ = SteadyClock::now() + options_.adoption_hold;
+  arm_timer();
+  // Posted: the client queues its implicit RECONCILE after on_event(SUBSCRIBED) returns, and
+  // calls go out one at a time in order, so the REVIVE sent from here is answered after it.
+  std::weak_ptr<Impl> weak = weak_from_this();
+  boost::asio::post(client_.get_executor(), [weak, subscription] {
+    if (auto self = weak.lock()) self->send_fence(subscription);
+  });
+}
+
+void TaskManager::Impl::send_fence(std::uint64_t subscription) {
+  if (subscription != subscriptions_ || !holding_) return;
+  if (client_.state() != scheduler::State::subscribed) {
+    end_hold();
+    return;
+  }
+  // From here on, any call goes out after the client's RECONCILE and can end the hold: the
+  // one the manager makes anyway. SUPPRESS when nothing waits (a program may still add tasks
+  // later: their REVIVE ends the hold then); else REVIVE, now or when the rate limit allows.
+  fence_ready_ = true;
+  if (nothing_to_launch() && options_.suppress_when_idle) {
+    suppressed_ = true;
+    std::weak_ptr<Impl> weak = weak_from_this();
+    client_.suppress(roles(), [weak, subscription](Result<void>) {
+      auto self = weak.lock();
+      if (self && subscription == self->subscriptions_) self->end_hold();
+    });
+    return;
+  }
+  want_offers();
+}
+
+void TaskManager::Impl::end_hold() {
+  if (!holding_) return;
+  holding_ = false;
+  hold_until_.reset();
+  mesos::v1::scheduler::Event::Offers offers;
+  offers.Swap(&held_offers_);
+  if (offers.offers_size() > 0 && client_.state() == scheduler::State::subscribed) {
+    on_offers(offers);
+  }
+}
+
 bool TaskManager::Impl::should_restart(const Entry& entry, TaskState state) const {
   if (entry.record.kill_requested) return false;
   if (entry.spec.restart.max_restarts >= 0 &&
@@ -650,6 +757,7 @@ void TaskManager::Impl::arm_timer() {
   auto earliest = [&](std::optional<SteadyClock::time_point> t) {
     if (t && (!next || *t < *next)) next = t;
   };
+  earliest(hold_until_);
   for (const auto& [name, entry] : entries_) {
     // A relaunch already due waits for an offer, not for the timer: arming on its past
     // instant would fire at once, again and again, until an offer comes.
@@ -692,6 +800,12 @@ void TaskManager::Impl::on_timer() {
   if (revive_due_ && *revive_due_ <= now) {
     revive_due_.reset();
     last_revive_.reset();
+    relaunch = true;
+  }
+  if (hold_until_ && *hold_until_ <= now) {
+    log(scheduler::LogLevel::info,
+        "tasks: the master did not answer the reconciliation in time; launching anyway");
+    end_hold();
     relaunch = true;
   }
   if (relaunch) want_offers();

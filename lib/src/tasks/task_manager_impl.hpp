@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -120,6 +121,18 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
   // After a restart without a store, a program re-adds the same specs; an update for
   // "<name>.<suffix>" of a task still pending is that task's run, adopted instead of launched.
   Entry* adopt_by_name(const mesos::v1::TaskStatus& status);
+  // A live run "<name>.<16 hex digits>" of a task we have, that is not the task's current run
+  // (launched anew before the old run was reported): killed, or it would run untracked.
+  void kill_if_orphan(const mesos::v1::TaskStatus& status);
+
+  // --- the launch hold after SUBSCRIBED ------------------------------------------------------
+  // Offers may come before the implicit reconciliation reports runs left from before a restart
+  // (or a lost connection); a task launched then would run twice. So launches wait until the
+  // master has answered that reconciliation, or ManagerOptions::adoption_hold passed. Offers
+  // that come meanwhile are kept (not declined) and used when the hold ends.
+  void start_hold();
+  void send_fence(std::uint64_t subscription);
+  void end_hold();
   bool should_restart(const Entry& entry, TaskState state) const;
   void send_kill(Entry& entry);
 
@@ -142,6 +155,15 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
   ManagerCounters counters_;
   int failures_in_row_ = 0;
   bool loaded_ = false;
+  // The launch hold: SUBSCRIBEDs seen (a fence of an older one is ignored), whether launches
+  // wait, until when at most, and the offers kept meanwhile.
+  std::uint64_t subscriptions_ = 0;
+  bool holding_ = false;
+  bool fence_ready_ = false;  // the client's RECONCILE is queued: a call made now can end it
+  std::optional<SteadyClock::time_point> hold_until_;
+  mesos::v1::scheduler::Event::Offers held_offers_;
+  // Orphan runs a KILL was sent for in this subscription (a dying one reports more states).
+  std::set<std::string> orphans_killed_;
 };
 
 }  // namespace heatblast::tasks

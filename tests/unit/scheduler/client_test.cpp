@@ -668,3 +668,52 @@ TEST_CASE("client: resubscribes within a second of a master's return (default ba
   CHECK(std::chrono::steady_clock::now() - back < 1s);
   client.stop();
 }
+
+TEST_CASE("client: the call queue is bounded while a call waits for its answer", "[scheduler]") {
+  Harness h(ContentType::protobuf, [](Options& o) {
+    o.reconcile_on_subscribe = false;
+    o.max_queued_calls = 3;
+  });
+  REQUIRE(h.client->start().has_value());
+  REQUIRE(h.subscribed());
+  // The master stalls on the first call: it stays in flight, the next ones queue behind it.
+  h.master.hold_next_call = true;
+  std::vector<std::optional<heatblast::Result<void>>> done(6);
+  for (std::size_t i = 0; i < done.size(); ++i) {
+    h.client->revive({}, [&done, i](heatblast::Result<void> r) { done[i] = std::move(r); });
+  }
+  REQUIRE(run_until(h.io, [&] { return h.master.held_call.has_value(); }));
+  // 1 in flight + 3 queued; the last two are refused at once, nothing sent for them.
+  REQUIRE(run_until(h.io, [&] { return done[4].has_value() && done[5].has_value(); }));
+  for (std::size_t i : {4, 5}) {
+    CHECK(done[i]->error().code == errc::call_queue_full);
+    CHECK_THAT(done[i]->error().message, Catch::Contains("max_queued_calls"));
+  }
+  CHECK(h.client->counters().calls_refused_queue_full == 2);
+  CHECK(h.client->counters().calls.at("REVIVE").failed == 2);
+  CHECK(std::count_if(h.logs.begin(), h.logs.end(), [](const std::string& line) {
+          return line.find("refusing more") != std::string::npos;
+        }) == 1);
+  for (std::size_t i = 0; i < 4; ++i)
+    CHECK_FALSE(done[i].has_value());
+
+  // The master answers: the queue drains, and there is room again.
+  h.master.held_call->respond(202);
+  REQUIRE(run_until(h.io, [&] {
+    return std::all_of(done.begin(), done.begin() + 4, [](const auto& d) { return d.has_value(); });
+  }));
+  for (std::size_t i = 0; i < 4; ++i)
+    CHECK(done[i]->has_value());
+  std::optional<heatblast::Result<void>> later;
+  h.client->revive({}, [&](heatblast::Result<void> r) { later = std::move(r); });
+  REQUIRE(run_until(h.io, [&] { return later.has_value(); }));
+  CHECK(later->has_value());
+  CHECK(h.master.calls_of_type(Call::REVIVE).size() == 5);
+}
+
+TEST_CASE("client: max_queued_calls of 0 is refused at start", "[scheduler]") {
+  Harness h(ContentType::protobuf, [](Options& o) { o.max_queued_calls = 0; });
+  auto started = h.client->start();
+  REQUIRE_FALSE(started.has_value());
+  CHECK(started.error().code == errc::invalid_argument);
+}

@@ -1,5 +1,11 @@
 #include "heatblast/store.hpp"
 
+#include "heatblast/sqlite.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+
 #include <sqlite3.h>
 #include <boost/asio/io_context.hpp>
 
@@ -251,4 +257,63 @@ TEST_CASE(
   CHECK_FALSE(loaded->front().second.reason);
   CHECK(loaded->front().second.state == mesos::v1::TASK_FAILED);
   CHECK(loaded->front().first.name == "web");
+}
+
+TEST_CASE("sqlite: statements are cached, transactions are all or nothing, errors say where",
+          "[store]") {
+  using heatblast::store::SqliteDb;
+  using heatblast::store::SqliteStatement;
+  TempDir dir("heatblast-store");
+  const std::string path = dir / "db.sqlite";
+  SqliteDb::Options options;
+  options.durability = heatblast::store::Durability::normal;
+  options.label = "test-db";
+  auto opened = SqliteDb::open(path, options, "CREATE TABLE t (k TEXT PRIMARY KEY, v BLOB);");
+  REQUIRE(opened.has_value());
+  SqliteDb& db = **opened;
+
+  const char* insert = "INSERT INTO t (k, v) VALUES (?1, ?2)";
+  for (std::string key : {"a", "b"}) {
+    auto stmt = db.prepare(insert);  // the second time: the cached statement, reset
+    REQUIRE(stmt.has_value());
+    REQUIRE(stmt->bind_text(1, key).bind_blob(2, "").run("insert").has_value());
+  }
+  {
+    // The same text while one is in use: a second statement, both usable at once.
+    auto outer = db.prepare("SELECT k, v FROM t ORDER BY k");
+    auto inner = db.prepare("SELECT k, v FROM t ORDER BY k");
+    REQUIRE((outer.has_value() && inner.has_value()));
+    REQUIRE(outer->step() == SqliteStatement::kRow);
+    REQUIRE(inner->step() == SqliteStatement::kRow);
+    CHECK(outer->column_bytes(0) == "a");
+    CHECK_FALSE(outer->column_null(1));  // an empty blob stays a blob, not NULL
+    REQUIRE(outer->step() == SqliteStatement::kRow);
+    CHECK(outer->column_bytes(0) == "b");
+    CHECK(outer->step() == SqliteStatement::kDone);
+  }
+
+  auto failed = db.transaction([&]() -> heatblast::Result<void> {
+    auto stmt = db.prepare(insert);
+    if (!stmt) return tl::unexpected(stmt.error());
+    if (auto put = stmt->bind_text(1, "c").bind_null(2).run("insert c"); !put) return put;
+    auto nested = db.transaction([] { return heatblast::Result<void>{}; });
+    CHECK(nested.error().code == errc::invalid_argument);
+    // A duplicate key: the statement fails, with the label, the path and SQLite's text.
+    auto again = db.prepare(insert);
+    if (!again) return tl::unexpected(again.error());
+    return again->bind_text(1, "a").bind_null(2).run("insert a again");
+  });
+  REQUIRE_FALSE(failed.has_value());
+  CHECK(failed.error().code == errc::io_error);
+  CHECK_THAT(failed.error().message, Catch::Contains("test-db '" + path + "': insert a again") &&
+                                         Catch::Contains("UNIQUE"));
+  auto count = db.prepare("SELECT COUNT(*) FROM t");
+  REQUIRE(count.has_value());
+  REQUIRE(count->step() == SqliteStatement::kRow);
+  CHECK(count->column_int(0) == 2);  // "c" was rolled back
+  CHECK_FALSE(db.in_transaction());
+
+  auto bad_sql = db.prepare("SELECT x FROM nowhere");
+  REQUIRE_FALSE(bad_sql.has_value());
+  CHECK_THAT(bad_sql.error().message, Catch::Contains("no such table"));
 }

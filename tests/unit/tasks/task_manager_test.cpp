@@ -868,3 +868,89 @@ TEST_CASE("tasks: a repeated state of the active run is not written again unless
   REQUIRE(run_until(h.io, [&] { return h.calls(Call::ACKNOWLEDGE).size() == 3; }));
   CHECK(store.saved.at("svc").second.reason == mesos::v1::TaskStatus::REASON_RECONCILIATION);
 }
+
+TEST_CASE("tasks: after SUBSCRIBED launches wait for the reconciliation, an old run is adopted",
+          "[tasks]") {
+  // A program restarted without a store re-adds its spec; the master still runs the old run.
+  Harness h;
+  REQUIRE(h.manager->add(spec("etl-1-1")).has_value());
+  h.master.hold_next_call = true;  // the implicit RECONCILE: no answer yet
+  h.subscribe();
+  REQUIRE(run_until(h.io, [&] { return h.master.held_call.has_value(); }));
+  REQUIRE(h.calls(Call::RECONCILE).size() == 1);
+  // An offer comes before the master reported the old run: kept, neither used nor declined.
+  const std::string offer_id = h.offer(2, 1024);
+  CHECK_FALSE(run_until(
+      h.io, [&] { return h.phase("etl-1-1") != Phase::pending || !h.calls(Call::DECLINE).empty(); },
+      100ms));
+  // The reconciliation reports the old run, then the master answers the RECONCILE.
+  h.status("etl-1-1.00000000deadbeef", mesos::v1::TASK_RUNNING,
+           mesos::v1::TaskStatus::REASON_RECONCILIATION);
+  REQUIRE(run_until(h.io, [&] { return h.phase("etl-1-1") == Phase::active; }));
+  h.master.held_call->respond(202);
+  // The hold ends with the REVIVE's answer; the kept offer is declined, nothing launched twice.
+  REQUIRE(run_until(h.io, [&] { return !h.calls(Call::DECLINE).empty(); }));
+  CHECK(h.calls(Call::DECLINE)[0].decline().offer_ids(0).value() == offer_id);
+  CHECK(h.calls(Call::ACCEPT).empty());
+  CHECK(h.manager->find("etl-1-1")->task_id == "etl-1-1.00000000deadbeef");
+  CHECK(h.manager->in_flight() == 1);
+  CHECK(h.manager->counters().orphans_killed == 0);
+}
+
+TEST_CASE("tasks: offers kept during the launch hold are used when it ends, rescinded ones not",
+          "[tasks]") {
+  auto options = fast();
+  options.adoption_hold = 100ms;
+  Harness h(options);
+  REQUIRE(h.manager->add(spec("a")).has_value());
+  h.master.hold_next_call = true;  // the master never answers the implicit RECONCILE
+  h.subscribe();
+  REQUIRE(run_until(h.io, [&] { return h.master.held_call.has_value(); }));
+  const std::string gone = h.offer(2, 1024);
+  Event rescind;
+  rescind.set_type(Event::RESCIND);
+  rescind.mutable_rescind()->mutable_offer_id()->set_value(gone);
+  h.master.send(rescind);
+  h.offer(2, 1024);
+  // No answer within adoption_hold: launched anyway, on the offer that is still valid.
+  REQUIRE(run_until(h.io, [&] { return h.phase("a") == Phase::launched; }));
+  h.master.held_call->respond(202);
+  auto tasks = h.launched(1);
+  REQUIRE(tasks.size() == 1);
+  CHECK(h.calls(Call::ACCEPT)[0].accept().offer_ids(0).value() != gone);
+}
+
+TEST_CASE("tasks: a live run of a known task that is not its current run is killed", "[tasks]") {
+  Harness h;
+  REQUIRE(h.manager->add(spec("job")).has_value());
+  h.subscribe();
+  h.offer(2, 1024);
+  auto tasks = h.launched(1);
+  REQUIRE(tasks.size() == 1);
+  const std::string current = tasks[0].task_id().value();
+  h.status(current, mesos::v1::TASK_RUNNING);
+  REQUIRE(run_until(h.io, [&] { return h.phase("job") == Phase::active; }));
+
+  // An older run, launched before the program restarted, turns up late.
+  const std::string orphan = "job.00000000deadbeef";
+  h.status(orphan, mesos::v1::TASK_RUNNING, mesos::v1::TaskStatus::REASON_RECONCILIATION);
+  REQUIRE(run_until(h.io, [&] { return h.calls(Call::KILL).size() == 1; }));
+  CHECK(h.calls(Call::KILL)[0].kill().task_id().value() == orphan);
+  CHECK(h.calls(Call::KILL)[0].kill().agent_id().value() == "a1");
+  CHECK(h.manager->counters().orphans_killed == 1);
+  // Its KILLING does not bring another KILL; the current run is left alone.
+  h.status(orphan, mesos::v1::TASK_KILLING);
+  h.status(orphan, mesos::v1::TASK_KILLED);
+  h.status(current, mesos::v1::TASK_RUNNING);
+  CHECK_FALSE(run_until(
+      h.io, [&] { return h.calls(Call::KILL).size() > 1; }, 100ms));
+  CHECK(h.manager->find("job")->task_id == current);
+  CHECK(h.phase("job") == Phase::active);
+  // Ids that are not the manager's "<name>.<16 hex>" of a known task are not touched.
+  h.status("job.not-ours", mesos::v1::TASK_RUNNING);
+  h.status("other.00000000deadbeef", mesos::v1::TASK_RUNNING);
+  h.status(current, mesos::v1::TASK_FINISHED);
+  REQUIRE(run_until(h.io, [&] { return h.phase("job") == Phase::done; }));
+  CHECK(h.calls(Call::KILL).size() == 1);
+  CHECK(h.manager->counters().orphans_killed == 1);
+}
