@@ -53,12 +53,13 @@ case "${1:-}" in
       asan="${build}-asan"
       cmake -S "$root" -B "$asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
         -DHEATBLAST_SANITIZE=address,undefined -DHEATBLAST_BUILD_BENCH=OFF >/dev/null
-      # Every test program labelled integration (ctest -L integration below runs them all).
-      cmake --build "$asan" -j "$jobs" --target integration_scheduler integration_etl \
-        integration_samza integration_fetcher integration_zookeeper integration_load_tester \
-        integration_load_tester_postgres apps_batch_runner
+      # The scheduler client, etl-scheduler and samza-scheduler against local-master (the zk://
+      # scenario included). The newer integration programs (fetcher, ZooKeeper detector,
+      # load-tester, batch-runner) run in the normal build only, until their ASan run is timed.
+      cmake --build "$asan" -j "$jobs" --target integration_scheduler integration_etl integration_samza
       (cd "$asan" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-        ctest --output-on-failure -L integration --timeout 900)
+        ctest --output-on-failure -L integration -R '^integration_(scheduler|etl|samza): ' \
+          --timeout 900)
     fi
     ;;
   *)
