@@ -434,6 +434,15 @@ void ProcessRunner::queue_launch_failed(const std::string& container_id, std::st
   queued_.push_back(std::move(event));
 }
 
+bool ProcessRunner::make_sandbox(const LaunchSpec& spec) {
+  std::error_code ec;
+  std::filesystem::create_directories(spec.sandbox, ec);
+  if (!ec) return true;
+  queue_launch_failed(spec.container_id,
+                      fmt::format("Failed to create sandbox '{}': {}", spec.sandbox, ec.message()));
+  return false;
+}
+
 ProcessRunner::~ProcessRunner() {
   for (auto& [container_id, fetch] : fetches_)
     fetch->cancel = true;
@@ -452,13 +461,7 @@ void ProcessRunner::launch(const LaunchSpec& spec, TimePoint) {
     start_process(spec);
     return;
   }
-  std::error_code ec;
-  std::filesystem::create_directories(spec.sandbox, ec);
-  if (ec) {
-    queue_launch_failed(spec.container_id, fmt::format("Failed to create sandbox '{}': {}",
-                                                       spec.sandbox, ec.message()));
-    return;
-  }
+  if (!make_sandbox(spec)) return;
   auto fetch = std::make_unique<Fetch>();
   fetch->spec = spec;
   Fetch* job = fetch.get();
@@ -524,13 +527,8 @@ void ProcessRunner::start_process(const LaunchSpec& spec) {
     return;
   }
 
+  if (!make_sandbox(spec)) return;
   std::error_code ec;
-  std::filesystem::create_directories(spec.sandbox, ec);
-  if (ec) {
-    queue_launch_failed(spec.container_id, fmt::format("Failed to create sandbox '{}': {}",
-                                                       spec.sandbox, ec.message()));
-    return;
-  }
   const std::string meta_dir = container_meta_dir(spec.container_id);
   std::filesystem::create_directories(meta_dir, ec);
   if (ec) {

@@ -137,6 +137,8 @@ class ProcessRunner final : public TaskRunner {
   std::string container_meta_dir(const std::string& container_id) const;
   Termination read_status_file(const std::string& path, std::optional<int> supervisor_status);
   void queue_launch_failed(const std::string& container_id, std::string message);
+  // Creates the task's sandbox; when it cannot, queues launch_failed and returns false.
+  bool make_sandbox(const LaunchSpec& spec);
 
   ProcessRunnerOptions options_;
   std::unordered_map<std::string, Watched> processes_;
