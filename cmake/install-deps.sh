@@ -9,6 +9,7 @@ packages=(
   libcurl4-openssl-dev libboost-dev rapidjson-dev libfmt-dev libexpected-dev
   libsqlite3-dev catch2 libbenchmark-dev
   libpq-dev postgresql  # load-worker's PostgreSQL target; its tests run a real server
+  libssl-dev  # load-worker's https:// target (Boost.Asio's TLS)
   tar unzip zip gzip  # local-master's fetcher unpacks archives with them; zip: its tests
   libzookeeper-mt-dev zookeeper  # zk:// detection; its tests run a real ZooKeeper server
   # Not needed by the default build; the opt-in libFuzzer build (-DHEATBLAST_FUZZ=ON,
