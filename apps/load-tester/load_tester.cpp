@@ -1,6 +1,8 @@
 #include "load_tester.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <fstream>
 #include <iterator>
 
@@ -14,7 +16,16 @@
 namespace heatblast::load {
 namespace {
 
-// The task name from a "task=NAME&final=0|1" query.
+// A grant covers this much of a task's rate: a worker asks again when half of it is left, so a
+// round trip to the load-tester has about 0.12 s before the worker would wait, and a lost worker
+// leaves about this much of its rate in doubt.
+constexpr double kGrantAheadSeconds = 0.25;
+// With --rate 0 a grant follows the task's measured throughput, within these bounds (the upper
+// one bounds what a lost worker leaves in doubt).
+constexpr std::uint64_t kMinGrant = 100;
+constexpr std::uint64_t kMaxGrant = 10000;
+
+// A value of a "task=NAME&final=0|1&started=N" query.
 std::string query_value(std::string_view query, std::string_view key) {
   while (!query.empty()) {
     const auto amp = query.find('&');
@@ -158,6 +169,9 @@ void LoadTester::add_task(std::uint64_t share) {
       std::chrono::milliseconds(static_cast<std::int64_t>(flags_.timeout_seconds * 1000));
   worker.report_to = report_to_;
   worker.task = name;
+  // Nothing granted yet: the worker asks before its first query, so a task that never got to
+  // ask leaves nothing in doubt.
+  worker.granted = 0;
 
   tasks::TaskSpec spec;
   spec.name = name;
@@ -186,10 +200,22 @@ void LoadTester::add_task(std::uint64_t share) {
   }
   spec.resources.scalars = {{"cpus", flags_.task_cpus}, {"mem", flags_.task_mem}};
   spec.restart.policy = tasks::RestartPolicy::never;  // a failure is re-queued here, by share
-  results_[name] = TaskResult{name, share, {}, {}, {}, false, std::nullopt};
+  results_[name] = TaskResult{name, share, {}, {}, {}, false, 0, 0, std::nullopt};
   if (auto added = framework_->tasks().add(std::move(spec)); !added) {
     log(fmt::format("cannot add {}: {}", name, added.error().what()));
   }
+}
+
+std::uint64_t LoadTester::grant_window(const TaskResult& task) const {
+  // Enough for every connection to have a few queries in flight.
+  const std::uint64_t floor = std::max<std::uint64_t>(10, 4 * flags_.connections);
+  if (task_rate_ > 0)
+    return std::max(floor, static_cast<std::uint64_t>(std::ceil(task_rate_ * kGrantAheadSeconds)));
+  const double seconds = static_cast<double>(task.figures.duration_us) / 1e6;
+  const double measured =
+      seconds > 0 ? static_cast<double>(task.figures.queries) / seconds * kGrantAheadSeconds : 0;
+  return std::clamp(static_cast<std::uint64_t>(measured), std::max(floor, kMinGrant),
+                    std::max(floor, kMaxGrant));
 }
 
 void LoadTester::serve_worker(const http::ServerRequest& request, http::Responder responder) {
@@ -214,7 +240,15 @@ void LoadTester::handle_figures(const http::ServerRequest& request, http::Respon
     task.figures = std::move(*figures);
     task.final_report = query_value(request.query, "final") == "1";
   }
-  responder.respond(200);
+  // The answer grants queries ahead of those the worker has started, up to its share.
+  std::uint64_t started = 0;
+  const std::string started_text = query_value(request.query, "started");
+  std::from_chars(started_text.data(), started_text.data() + started_text.size(), started);
+  started = std::max(started, task.figures.queries);
+  if (!task.final_report)
+    task.granted = std::max(task.granted, std::min(task.share, started + grant_window(task)));
+  responder.respond(200, {{"Content-Type", "text/plain"}},
+                    fmt::format("granted {}\n", task.granted));
 }
 
 void LoadTester::on_change(const tasks::TaskChange& change) {
@@ -237,13 +271,19 @@ void LoadTester::task_ended(const tasks::TaskRecord& record) {
   TaskResult& task = results_[record.name];
   task.outcome = record.last_outcome;
   const bool ok = task.outcome == mesos::v1::TASK_FINISHED && task.final_report;
-  if (ok || aborting_) return;
-  ++failed_tasks_;
+  if (ok) return;
   const std::uint64_t done = std::min(task.figures.queries, task.share);
-  const std::uint64_t rest = task.share - done;
-  log(fmt::format("{} ended {} after {} of {} queries{}", record.name,
+  // Without its final report, a worker may have sent any of the queries it was granted and not
+  // reported: those are neither counted done nor sent again.
+  const std::uint64_t sent_at_most = task.final_report ? done : std::max(done, task.granted);
+  task.in_doubt = sent_at_most - done;
+  in_doubt_queries_ += task.in_doubt;
+  if (aborting_) return;
+  ++failed_tasks_;
+  const std::uint64_t rest = task.share - sent_at_most;
+  log(fmt::format("{} ended {} after {} of {} queries ({} in doubt){}", record.name,
                   task.outcome ? mesos::v1::TaskState_Name(*task.outcome) : "without a state", done,
-                  task.share, record.message.empty() ? "" : ": " + record.message));
+                  task.share, task.in_doubt, record.message.empty() ? "" : ": " + record.message));
   if (failed_tasks_ > flags_.max_failed_tasks) {
     log(fmt::format("{} tasks failed, more than --max-failed-tasks {}: aborting", failed_tasks_,
                     flags_.max_failed_tasks));
@@ -283,16 +323,17 @@ std::string LoadTester::progress_line() {
           : 0;
   progress_queries_ = all.queries;
   progress_at_ = now;
-  return fmt::format("{}/{} queries, {} tasks running, {} errors, {:.0f} queries/s", all.queries,
+  return fmt::format("{}/{} queries, {} tasks running, {} errors, {:.0f} queries/s{}", all.queries,
                      flags_.total_queries, framework_ ? framework_->tasks().in_flight() : 0,
-                     all.errors, rate);
+                     all.errors, rate,
+                     in_doubt_queries_ > 0 ? fmt::format(", {} in doubt", in_doubt_queries_) : "");
 }
 
 std::string LoadTester::report() const {
   const auto end = finished_ ? ended_at_ : std::chrono::steady_clock::now();
   const double seconds = std::chrono::duration<double>(end - started_at_).count();
-  return format_report(flags_.report, totals(), results_, seconds, failed_tasks_,
-                       requeued_queries_);
+  return format_report(flags_.report, totals(), results_, seconds, failed_tasks_, requeued_queries_,
+                       in_doubt_queries_);
 }
 
 void LoadTester::finish(int status) {

@@ -3,11 +3,15 @@
 // never P+1 at once), collects the figures the workers post to its HTTP endpoint, and when every
 // task has ended (not merely been launched) merges them into one report.
 //
-// Failed or lost tasks: each is counted. Its share minus the queries its worker last reported
-// done is re-queued as a new task (the report says how many queries were re-queued). Queries a
-// worker sent after its last progress report (every 0.5 s) cannot be known and may be sent again;
-// the report says so. More than --max-failed-tasks failures abort the run: the running tasks are
-// killed, the report is written, exit status 1.
+// Grants: a worker sends only the queries the load-tester has granted it. It asks for its first
+// grant as it starts and for more ahead of need, in its progress reports, whose answers carry
+// the new total; a grant covers about 0.25 s of the task's rate (with --rate 0, of its
+// measured throughput, in bounded chunks). So when a task fails or is lost, only its share minus
+// what it was granted is re-queued as a new task, and what it was granted but had not reported
+// done is "in doubt": sent at most once, perhaps not at all. The target never gets more than
+// --total-queries, and the report says how many were re-queued and how many are in doubt. More
+// than --max-failed-tasks failures abort the run: the running tasks are killed, the report is
+// written, exit status 1.
 //
 // Agents need nothing installed: the load-tester serves its load-worker binary at
 // GET /load-worker on its --listen port, and each task's CommandInfo has it as an executable URI
@@ -38,8 +42,10 @@ struct TaskResult {
   std::uint64_t share = 0;  // queries it was given
   std::string task_id;
   std::string agent;
-  Figures figures;            // the latest the worker posted
-  bool final_report = false;  // the worker's last post arrived
+  Figures figures;             // the latest the worker posted
+  bool final_report = false;   // the worker's last post arrived
+  std::uint64_t granted = 0;   // queries it may send (<= share)
+  std::uint64_t in_doubt = 0;  // once it failed: granted, not reported done
   std::optional<mesos::v1::TaskState> outcome;
 };
 
@@ -79,6 +85,8 @@ class LoadTester {
   std::size_t peak_in_flight() const { return peak_in_flight_; }
   std::size_t failed_tasks() const { return failed_tasks_; }
   std::uint64_t requeued_queries() const { return requeued_queries_; }
+  // Queries granted to failed or lost tasks that they had not reported done.
+  std::uint64_t in_doubt_queries() const { return in_doubt_queries_; }
   const std::map<std::string, TaskResult>& task_results() const { return results_; }
   std::uint16_t port() const { return server_ ? server_->port() : 0; }
   // The framework, once started (for tests).
@@ -86,6 +94,8 @@ class LoadTester {
 
  private:
   void add_task(std::uint64_t share);
+  // How many queries a task may have granted beyond those it has started.
+  std::uint64_t grant_window(const TaskResult& task) const;
   void on_change(const tasks::TaskChange& change);
   void task_ended(const tasks::TaskRecord& record);
   void handle_figures(const http::ServerRequest& request, http::Responder responder);
@@ -107,6 +117,7 @@ class LoadTester {
   std::size_t peak_in_flight_ = 0;
   std::size_t failed_tasks_ = 0;
   std::uint64_t requeued_queries_ = 0;
+  std::uint64_t in_doubt_queries_ = 0;
   bool aborting_ = false;
   bool finished_ = false;
   std::chrono::steady_clock::time_point started_at_;
@@ -118,6 +129,7 @@ class LoadTester {
 // The report of a run, in text (with an ASCII latency histogram) or JSON.
 std::string format_report(ReportFormat format, const Figures& totals,
                           const std::map<std::string, TaskResult>& tasks, double seconds,
-                          std::size_t failed_tasks, std::uint64_t requeued_queries);
+                          std::size_t failed_tasks, std::uint64_t requeued_queries,
+                          std::uint64_t in_doubt_queries);
 
 }  // namespace heatblast::load

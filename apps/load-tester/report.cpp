@@ -57,25 +57,26 @@ std::string ascii_histogram(const Histogram& h) {
 
 std::string format_report(ReportFormat format, const Figures& t,
                           const std::map<std::string, TaskResult>& tasks, double seconds,
-                          std::size_t failed_tasks, std::uint64_t requeued_queries) {
+                          std::size_t failed_tasks, std::uint64_t requeued_queries,
+                          std::uint64_t in_doubt_queries) {
   const double throughput = seconds > 0 ? static_cast<double>(t.queries) / seconds : 0;
   const auto& h = t.latency;
   if (format == ReportFormat::json) {
     std::string out = fmt::format(
         "{{\"queries\":{},\"errors\":{},\"seconds\":{:.3f},\"throughput\":{:.1f},"
         "\"latency_ms\":{{\"p50\":{},\"p90\":{},\"p99\":{},\"p99.9\":{},\"max\":{}}},"
-        "\"failed_tasks\":{},\"requeued_queries\":{},\"tasks\":[",
+        "\"failed_tasks\":{},\"requeued_queries\":{},\"in_doubt_queries\":{},\"tasks\":[",
         t.queries, t.errors, seconds, throughput, ms(h.percentile(0.5)), ms(h.percentile(0.9)),
         ms(h.percentile(0.99)), ms(h.percentile(0.999)), ms(h.max()), failed_tasks,
-        requeued_queries);
+        requeued_queries, in_doubt_queries);
     bool first = true;
     for (const auto& [name, task] : tasks) {
       out += fmt::format(
           "{}{{\"name\":{},\"id\":{},\"agent\":{},\"state\":{},\"queries\":{},\"errors\":{},"
-          "\"seconds\":{:.3f}}}",
+          "\"granted\":{},\"in_doubt\":{},\"seconds\":{:.3f}}}",
           first ? "" : ",", json_string(name), json_string(task.task_id), json_string(task.agent),
           json_string(task.outcome ? mesos::v1::TaskState_Name(*task.outcome) : ""),
-          task.figures.queries, task.figures.errors,
+          task.figures.queries, task.figures.errors, task.granted, task.in_doubt,
           static_cast<double>(task.figures.duration_us) / 1e6);
       first = false;
     }
@@ -86,11 +87,11 @@ std::string format_report(ReportFormat format, const Figures& t,
       "latency (ms): p50 {}  p90 {}  p99 {}  p99.9 {}  max {}\n",
       t.queries, t.errors, throughput, seconds, ms(h.percentile(0.5)), ms(h.percentile(0.9)),
       ms(h.percentile(0.99)), ms(h.percentile(0.999)), ms(h.max()));
-  if (failed_tasks > 0) {
+  if (failed_tasks > 0 || in_doubt_queries > 0) {
     out += fmt::format(
-        "tasks failed or lost: {}; queries re-queued: {} (a lost worker's queries after its last "
-        "progress report may have been sent twice)\n",
-        failed_tasks, requeued_queries);
+        "tasks failed or lost: {}; queries re-queued: {}; in doubt: {} (granted to a lost worker "
+        "and not reported: sent at most once, perhaps not at all)\n",
+        failed_tasks, requeued_queries, in_doubt_queries);
   }
   out += fmt::format("{:<10} {:<44} {:<16} {:<14} {:>8} {:>7} {:>8}\n", "task", "id", "agent",
                      "state", "queries", "errors", "seconds");

@@ -17,18 +17,39 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Posts `figures` to the load-tester; a reply other than 2xx is an error.
-Result<void> post_figures(const WorkerOptions& options, const Figures& figures, bool final) {
+// While the worker waits for grants it checks this often whether to ask for more.
+constexpr std::chrono::milliseconds kGrantPoll{10};
+// After an answer that granted nothing new, this long before asking again.
+constexpr std::chrono::milliseconds kAskAgain{50};
+// A worker out of grants that hears nothing from the load-tester for this long gives up.
+constexpr std::chrono::seconds kGiveUp{30};
+
+std::size_t keep_body(char* data, std::size_t size, std::size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+// The load-tester's answer to a report.
+struct Reply {
+  long status = 0;
+  std::string body;  // "granted N\n"
+};
+
+// Posts `figures` (and how many queries were started) to the load-tester.
+Result<Reply> post_figures(const WorkerOptions& options, const Figures& figures,
+                           std::uint64_t started, bool final) {
   CurlHandle handle(curl_easy_init());
   if (!handle) return fail(errc::transport_error, "curl_easy_init failed");
-  const std::string url =
-      fmt::format("{}/figures?task={}&final={}", options.report_to, options.task, final ? 1 : 0);
+  const std::string url = fmt::format("{}/figures?task={}&final={}&started={}", options.report_to,
+                                      options.task, final ? 1 : 0, started);
   const std::string body = encode(figures);
+  Reply reply;
   CURL* h = handle.get();
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
   curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.c_str());
   curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &discard_body);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &keep_body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &reply.body);
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   CurlSlist headers(curl_slist_append(nullptr, "Expect:"));
@@ -37,14 +58,21 @@ Result<void> post_figures(const WorkerOptions& options, const Figures& figures, 
   if (code != CURLE_OK)
     return fail(errc::transport_error,
                 fmt::format("report to {}: {}", url, curl_easy_strerror(code)));
-  long status = 0;
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-  if (status < 200 || status > 299)
-    return fail(errc::protocol_error, fmt::format("report to {}: HTTP {}", url, status));
-  return {};
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &reply.status);
+  return reply;
 }
 
-// What the connection threads share: the next query's number, and the figures so far.
+// N from a "granted N" answer; 0 when it holds none.
+std::uint64_t granted_in(std::string_view body) {
+  constexpr std::string_view kKey = "granted ";
+  std::uint64_t n = 0;
+  if (body.rfind(kKey, 0) == 0)
+    std::from_chars(body.data() + kKey.size(), body.data() + body.size(), n);
+  return n;
+}
+
+// What the connection threads share: the next query's number, the grants, and the figures so
+// far.
 struct Shared {
   std::atomic<std::uint64_t> next{0};
   std::mutex mutex;
@@ -52,7 +80,41 @@ struct Shared {
   std::atomic<std::uint64_t> done{0};
   std::atomic<std::uint64_t> errors{0};
   std::string first_error;  // under `mutex`: what the first failed query said
+  // Grants: queries numbered below `allowed` may start. Raised and stopped under `mutex`.
+  std::atomic<std::uint64_t> allowed{0};
+  std::atomic<std::uint64_t> started{0};  // by the connection threads (HTTP counts its own)
+  std::atomic<bool> stopped{false};
+  std::condition_variable more_granted;
+  HttpRun* http = nullptr;  // told of grants and of the stop
 };
+
+// Waits until query `n` is granted; false when the worker stopped first.
+bool wait_granted(Shared& shared, std::uint64_t n) {
+  if (n < shared.allowed.load() && !shared.stopped.load()) return true;
+  std::unique_lock lock(shared.mutex);
+  shared.more_granted.wait(lock,
+                           [&] { return n < shared.allowed.load() || shared.stopped.load(); });
+  return !shared.stopped.load();
+}
+
+void raise_grant(Shared& shared, std::uint64_t allowed) {
+  {
+    std::lock_guard lock(shared.mutex);
+    if (allowed <= shared.allowed.load()) return;
+    shared.allowed.store(allowed);
+  }
+  shared.more_granted.notify_all();
+  if (shared.http != nullptr) shared.http->allow(allowed);
+}
+
+void stop_queries(Shared& shared) {
+  {
+    std::lock_guard lock(shared.mutex);
+    shared.stopped.store(true);
+  }
+  shared.more_granted.notify_all();
+  if (shared.http != nullptr) shared.http->stop();
+}
 
 // Counts one completed query in `mine` and in `shared` (which the progress reports read).
 void count_query(Figures& mine, Shared& shared, std::chrono::microseconds latency,
@@ -76,6 +138,8 @@ void run_connection(const WorkerOptions& options, Target& target, Shared& shared
   for (;;) {
     const std::uint64_t n = shared.next.fetch_add(1);
     if (n >= options.queries) break;
+    if (!wait_granted(shared, n)) break;
+    shared.started.fetch_add(1);
     if (options.rate > 0) std::this_thread::sleep_until(query_due(start, n, options.rate));
     const auto before = Clock::now();
     const auto result = target.query();
@@ -90,17 +154,30 @@ void run_connection(const WorkerOptions& options, Target& target, Shared& shared
   shared.figures.merge(mine);
 }
 
-// All of an HTTP share's connections from the calling thread.
-Result<void> run_http(const WorkerOptions& options, Shared& shared, Clock::time_point start) {
+// Figures only this thread writes while an HTTP share runs (merged into Shared at its end).
+struct HttpShare {
   Figures mine;
-  auto ran = run_http_queries(options.target, *parse_http_query(options.query), options.timeout,
-                              options.connections, options.queries, options.rate, start,
-                              [&](std::chrono::microseconds latency, std::string_view error) {
-                                count_query(mine, shared, latency, error);
-                              });
-  std::lock_guard lock(shared.mutex);
-  shared.figures.merge(mine);
-  return ran;
+  std::unique_ptr<HttpRun> run;
+};
+
+Result<void> setup_http(const WorkerOptions& options, Shared& shared, HttpShare& share,
+                        Clock::time_point start) {
+  HttpRunOptions run;
+  run.base_url = options.target;
+  run.query = *parse_http_query(options.query);
+  run.timeout = options.timeout;
+  run.connections = options.connections;
+  run.queries = options.queries;
+  run.rate = options.rate;
+  run.start = start;
+  run.allowed = shared.allowed.load();
+  auto made = HttpRun::make(run, [&](std::chrono::microseconds latency, std::string_view error) {
+    count_query(share.mine, shared, latency, error);
+  });
+  if (!made) return tl::unexpected(made.error());
+  share.run = std::move(*made);
+  shared.http = share.run.get();
+  return {};
 }
 
 }  // namespace
@@ -158,7 +235,11 @@ Result<WorkerOptions> parse_worker_flags(const std::vector<std::string>& args) {
       o.report_to = value;
     else if (name == "--task")
       o.task = value;
-    else
+    else if (name == "--granted") {
+      std::uint64_t granted = 0;
+      ok = number(granted);
+      o.granted = granted;
+    } else
       return fail(errc::invalid_argument, "unknown flag " + name);
     if (!ok) return fail(errc::invalid_argument, fmt::format("{}: bad value '{}'", name, value));
   }
@@ -167,20 +248,25 @@ Result<WorkerOptions> parse_worker_flags(const std::vector<std::string>& args) {
 }
 
 std::vector<std::string> worker_arguments(const WorkerOptions& o) {
-  return {"--target",      o.target,
-          "--query",       o.query,
-          "--queries",     std::to_string(o.queries),
-          "--rate",        fmt::format("{}", o.rate),
-          "--connections", std::to_string(o.connections),
-          "--timeout-ms",  std::to_string(o.timeout.count()),
-          "--report-to",   o.report_to,
-          "--task",        o.task};
+  std::vector<std::string> args{"--target",      o.target,
+                                "--query",       o.query,
+                                "--queries",     std::to_string(o.queries),
+                                "--rate",        fmt::format("{}", o.rate),
+                                "--connections", std::to_string(o.connections),
+                                "--timeout-ms",  std::to_string(o.timeout.count()),
+                                "--report-to",   o.report_to,
+                                "--task",        o.task};
+  if (o.granted) {
+    args.push_back("--granted");
+    args.push_back(std::to_string(*o.granted));
+  }
+  return args;
 }
 
 Result<Figures> run_worker(const WorkerOptions& options) {
   if (auto ok = check_target(options.target, options.query); !ok) return tl::unexpected(ok.error());
-  // HTTP: every connection from this thread (libcurl's multi interface); PostgreSQL: a blocking
-  // connection per thread.
+  // HTTP: every connection from this thread (HttpRun); PostgreSQL: a blocking connection per
+  // thread.
   const bool http = target_kind(options.target) == TargetKind::http;
   std::vector<std::unique_ptr<Target>> targets;
   for (std::uint64_t i = 0; !http && i < options.connections; ++i) {
@@ -189,31 +275,84 @@ Result<Figures> run_worker(const WorkerOptions& options) {
     targets.push_back(std::move(*target));
   }
   Shared shared;
+  // Without a load-tester to ask, there is nobody to grant more: the share is the grant.
+  const bool granting = options.granted && !options.report_to.empty();
+  shared.allowed.store(granting ? std::min(*options.granted, options.queries) : options.queries);
   const auto start = Clock::now();
+  HttpShare http_share;
+  if (http) {
+    if (auto ok = setup_http(options, shared, http_share, start); !ok)
+      return tl::unexpected(ok.error());
+  }
+  const auto started = [&] { return http ? http_share.run->started() : shared.started.load(); };
   std::vector<std::thread> threads;
   for (auto& target : targets)
     threads.emplace_back([&, t = target.get()] { run_connection(options, *t, shared, start); });
 
-  // Progress while the threads run: the counts only (the histogram comes with the final report).
+  // Progress while the threads run: the counts only (the histogram comes with the final report),
+  // every progress_every, and sooner when half of the last grant is used up.
   std::mutex wake_mutex;
   std::condition_variable wake;
   bool finished = false;
+  std::string stop_reason;  // written by the progress thread, read after it joined
   std::thread progress([&] {
     std::unique_lock lock(wake_mutex);
-    while (!wake.wait_for(lock, options.progress_every, [&] { return finished; })) {
-      if (options.report_to.empty()) continue;
-      Figures now;
-      now.queries = shared.done.load();
-      now.errors = shared.errors.load();
-      now.duration_us = static_cast<std::uint64_t>(
-          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count());
+    auto next_report = start + options.progress_every;
+    auto next_ask = start;
+    auto last_answer = start;
+    std::uint64_t step = shared.allowed.load();
+    const auto poll =
+        granting ? std::min(kGrantPoll, options.progress_every) : options.progress_every;
+    // With nothing granted yet, the first ask goes out before any wait.
+    bool ask_now = granting && shared.allowed.load() == 0;
+    for (;;) {
+      if (!ask_now && wake.wait_for(lock, poll, [&] { return finished; })) break;
+      ask_now = false;
+      if (options.report_to.empty() || shared.stopped.load()) continue;
+      const auto now = Clock::now();
+      const std::uint64_t allowed = shared.allowed.load();
+      const std::uint64_t begun = std::min(started(), allowed);
+      const bool short_of_grants = granting && allowed < options.queries;
+      const bool need = short_of_grants && now >= next_ask &&
+                        allowed - begun <= std::max<std::uint64_t>(1, step / 2);
+      if (now < next_report && !need) continue;
+      Figures now_figures;
+      now_figures.queries = shared.done.load();
+      now_figures.errors = shared.errors.load();
+      now_figures.duration_us = static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::microseconds>(now - start).count());
       lock.unlock();
-      (void)post_figures(options, now, false);  // progress is best effort; the final is not
+      // Progress is best effort; the final report is not.
+      const auto reply = post_figures(options, now_figures, begun, false);
       lock.lock();
+      next_report = now + options.progress_every;
+      next_ask = now + kAskAgain;
+      if (reply && reply->status == 409) {
+        // The load-tester counts this task as ended (and has re-queued what it did not grant).
+        stop_reason = "the load-tester counts this task as ended";
+        stop_queries(shared);
+        continue;
+      }
+      if (reply && reply->status >= 200 && reply->status <= 299) {
+        last_answer = now;
+        const std::uint64_t granted = std::min(granted_in(reply->body), options.queries);
+        if (granted > allowed) {
+          step = granted - allowed;
+          next_ask = now;
+          raise_grant(shared, granted);
+        }
+      } else if (short_of_grants && begun >= allowed && now - last_answer >= kGiveUp) {
+        stop_reason = fmt::format("no grant from the load-tester for {} s", kGiveUp.count());
+        stop_queries(shared);
+      }
     }
   });
   Result<void> ran;
-  if (http) ran = run_http(options, shared, start);
+  if (http) {
+    ran = http_share.run->run();
+    std::lock_guard lock(shared.mutex);
+    shared.figures.merge(http_share.mine);
+  }
   for (auto& thread : threads)
     thread.join();
   {
@@ -228,11 +367,17 @@ Result<Figures> run_worker(const WorkerOptions& options) {
   if (!shared.first_error.empty())
     std::fprintf(stderr, "load-worker: %llu queries failed; the first: %s\n",
                  static_cast<unsigned long long>(figures.errors), shared.first_error.c_str());
+  if (!stop_reason.empty())
+    return fail(errc::protocol_error, fmt::format("stopped after {} of {} queries: {}",
+                                                  figures.queries, options.queries, stop_reason));
   figures.duration_us = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count());
   if (!options.report_to.empty()) {
-    if (auto posted = post_figures(options, figures, true); !posted)
-      return tl::unexpected(posted.error());
+    auto posted = post_figures(options, figures, figures.queries, true);
+    if (!posted) return tl::unexpected(posted.error());
+    if (posted->status < 200 || posted->status > 299)
+      return fail(errc::protocol_error,
+                  fmt::format("final report to {}: HTTP {}", options.report_to, posted->status));
   }
   return figures;
 }

@@ -1,6 +1,6 @@
 // load-worker: runs one task's share of queries against the target, at its rate, over its
 // connections, and posts its figures to the load-tester while it runs and when it is done.
-// HTTP runs all of a worker's connections from one thread (run_http_queries in http_target.hpp);
+// HTTP runs all of a worker's connections from one thread (HttpRun in http_target.hpp);
 // PostgreSQL runs a thread per connection behind the blocking Target interface (target.hpp,
 // postgres_target.hpp); another kind (CQL) is one more file and a case in connect_target().
 #pragma once
@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,14 +40,20 @@ struct WorkerOptions {
   std::string report_to;  // http://host:port of the load-tester; empty: report nothing
   std::string task;       // this task's name, sent with every report
   std::chrono::milliseconds progress_every{500};
+  // Grants: when set, the worker starts at most this many queries until the load-tester grants
+  // more (the "granted N" answer to a progress report; it asks at once when this is 0, and then
+  // ahead of need), and stops when the load-tester answers that its task has ended. Unset: the
+  // whole share, nothing asked.
+  std::optional<std::uint64_t> granted;
 };
 
 // "--name value" flags of load-worker, as load-tester writes them.
 Result<WorkerOptions> parse_worker_flags(const std::vector<std::string>& args);
 std::vector<std::string> worker_arguments(const WorkerOptions& options);
 
-// Runs the share and returns its figures; errors when the target cannot be set up or the final
-// report could not be delivered (the load-tester would count the share as lost otherwise).
+// Runs the share and returns its figures; errors when the target cannot be set up, the
+// load-tester stopped granting queries, or the final report could not be delivered (the
+// load-tester would count the share as lost otherwise).
 Result<Figures> run_worker(const WorkerOptions& options);
 
 }  // namespace heatblast::load

@@ -156,10 +156,10 @@ TEST_CASE("load-tester: the remainder goes to the last task, failed queries are 
 TEST_CASE("load-tester: a worker killed mid-run is counted and its share re-queued") {
   Run run;
   auto flags = run.flags();
-  flags.total_queries = 200;
-  flags.queries_per_task = 100;
+  flags.total_queries = 400;
+  flags.queries_per_task = 200;
   flags.parallelism = 1;
-  flags.rate = 100;  // each task takes about a second
+  flags.rate = 200;  // each task takes about a second, and a grant covers 50 queries
   bool killed = false;
   run.run(flags, [&](load::LoadTester& tester) {
     if (killed) return;
@@ -177,13 +177,28 @@ TEST_CASE("load-tester: a worker killed mid-run is counted and its share re-queu
   CHECK(run.tester->failed_tasks() == 1);
   const auto& first = run.tester->task_results().at("load-1");
   CHECK(first.outcome != mesos::v1::TASK_FINISHED);
-  CHECK(run.tester->requeued_queries() == 100 - first.figures.queries);
+  // The killed worker's share: what it reported done, what it was granted but had not reported
+  // (in doubt), and the rest, re-queued.
+  CHECK(first.in_doubt == first.granted - first.figures.queries);
+  CHECK(first.in_doubt > 0);  // granted ahead of its last report: some always are
+  CHECK(run.tester->in_doubt_queries() == first.in_doubt);
+  CHECK(first.figures.queries + first.in_doubt + run.tester->requeued_queries() == 200);
+  // Killed at its first report of queries done: granted at most two grants of 50 then, so a
+  // part of its share was never granted and went to a new task.
+  CHECK(first.granted <= 100);
+  CHECK(run.tester->requeued_queries() >= 100);
   CHECK(run.tester->task_results().size() == 3);
-  // Every query ran at least once. Those the killed worker sent after its last progress report
-  // are unknown to the load-tester and run again (at 100/s and a report every 0.5 s: < 60).
-  CHECK(run.received >= 200);
-  CHECK(run.received < 200 + 60);
-  CHECK(run.tester->report().find("re-queued") != std::string::npos);
+  // A worker sends only granted queries: the target gets at most the total, and everything but
+  // what is in doubt for certain.
+  const auto totals = run.tester->totals();
+  CHECK(totals.queries + run.tester->in_doubt_queries() == 400);
+  CHECK(run.received <= 400);
+  CHECK(run.received >= totals.queries);
+  const auto report = run.tester->report();
+  CHECK(report.find(fmt::format("re-queued: {}; in doubt: {}", run.tester->requeued_queries(),
+                                run.tester->in_doubt_queries())) != std::string::npos);
+  CHECK(run.tester->progress_line().find(
+            fmt::format(", {} in doubt", run.tester->in_doubt_queries())) != std::string::npos);
 }
 
 TEST_CASE("load-tester: more failed tasks than --max-failed-tasks abort the run, exit 1") {

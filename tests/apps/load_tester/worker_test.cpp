@@ -13,7 +13,10 @@
 #include <fmt/format.h>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/write.hpp>
 #include <catch2/catch.hpp>
 
 #include "heatblast/http_server.hpp"
@@ -24,19 +27,35 @@ namespace http = heatblast::http;
 namespace {
 
 // An HTTP target and a report endpoint on one loopback server, served by a thread of its own.
+// As a load-tester, it grants `grant_ahead` queries beyond those a worker reports started
+// (0: grants nothing), or answers 409 (its task has ended) when `refuse`.
+struct Grants {
+  std::uint64_t grant_ahead = 0;
+  bool refuse = false;
+};
+
 class TestServer {
  public:
-  explicit TestServer(bool fail_every_other = false) : fail_every_other_(fail_every_other) {
+  explicit TestServer(bool fail_every_other = false, Grants grants = {})
+      : fail_every_other_(fail_every_other), grants_(grants) {
     server_ = std::make_unique<http::Server>(
         io_.get_executor(), http::ServerOptions{},
         [this](const http::ServerRequest& r, http::Responder w) {
           if (r.path == "/figures") {
             std::lock_guard lock(mutex_);
             reports_.push_back(r.query + "\n" + r.body);
-            w.respond(200);
+            if (grants_.refuse) return (void)w.respond(409, {}, "task already ended\n");
+            const auto at = r.query.find("started=");
+            const std::uint64_t started =
+                at == std::string::npos ? 0 : std::stoull(r.query.substr(at + 8));
+            if (grants_.grant_ahead > 0 && r.query.find("final=0") != std::string::npos)
+              granted_ = std::max(granted_.load(), started + grants_.grant_ahead);
+            w.respond(200, {}, fmt::format("granted {}\n", granted_.load()));
             return;
           }
           const auto n = ++received_;
+          // Every request the worker sends must have been granted before it.
+          if (n > granted_.load()) ungranted_ = true;
           std::lock_guard lock(mutex_);
           last_method_ = r.method;
           last_path_ = r.path;
@@ -53,6 +72,8 @@ class TestServer {
   }
   std::string url() const { return fmt::format("http://127.0.0.1:{}", port_()); }
   std::uint64_t received() const { return received_.load(); }
+  void grant(std::uint64_t n) { granted_ = n; }
+  bool ungranted() const { return ungranted_.load(); }
   std::vector<std::string> reports() {
     std::lock_guard lock(mutex_);
     return reports_;
@@ -65,6 +86,9 @@ class TestServer {
     return port_value_ ? port_value_ : (port_value_ = server_->port());
   }
   bool fail_every_other_;
+  Grants grants_;
+  std::atomic<std::uint64_t> granted_{~std::uint64_t{0}};
+  std::atomic<bool> ungranted_{false};
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_{
       io_.get_executor()};
@@ -99,6 +123,8 @@ TEST_CASE("load-worker: flags round-trip through worker_arguments") {
   o.timeout = std::chrono::milliseconds(1500);
   o.report_to = "http://r:2";
   o.task = "chunk-3";
+  CHECK_FALSE(load::parse_worker_flags(load::worker_arguments(o))->granted);
+  o.granted = 40;
   auto back = load::parse_worker_flags(load::worker_arguments(o));
   REQUIRE(back);
   CHECK(back->target == o.target);
@@ -109,6 +135,7 @@ TEST_CASE("load-worker: flags round-trip through worker_arguments") {
   CHECK(back->timeout == o.timeout);
   CHECK(back->report_to == o.report_to);
   CHECK(back->task == o.task);
+  CHECK(back->granted == 40);
   CHECK_FALSE(load::parse_worker_flags({"--queries", "x", "--target", "http://h"}));
   CHECK_FALSE(load::parse_worker_flags({"--nope", "1"}));
 }
@@ -137,7 +164,7 @@ TEST_CASE("load-worker: runs exactly its share over several connections and repo
   const auto reports = server.reports();
   REQUIRE_FALSE(reports.empty());
   const auto& final_report = reports.back();
-  CHECK(final_report.rfind("task=chunk-1&final=1\n", 0) == 0);
+  CHECK(final_report.rfind("task=chunk-1&final=1&started=300\n", 0) == 0);
   auto decoded = load::decode(final_report.substr(final_report.find('\n') + 1));
   REQUIRE(decoded);
   CHECK(decoded->queries == 300);
@@ -206,4 +233,76 @@ TEST_CASE("load-worker: a target that never answers times out each query") {
   CHECK(figures->latency.count() == 3);
   CHECK(figures->latency.percentile(0.01) >= 190'000);  // each waited for its own timeout
   CHECK(figures->latency.max() < 5'000'000);
+}
+
+TEST_CASE("load-worker: sends only the queries it was granted, and asks for more ahead of need") {
+  TestServer server(false, Grants{/*grant_ahead=*/30, false});
+  server.grant(20);
+  load::WorkerOptions o;
+  o.target = server.url();
+  o.queries = 500;
+  o.connections = 4;
+  o.granted = 20;
+  o.report_to = server.url();
+  o.task = "chunk-1";
+  auto figures = load::run_worker(o);
+  REQUIRE(figures);
+  CHECK(figures->queries == 500);
+  CHECK(server.received() == 500);
+  CHECK_FALSE(server.ungranted());
+  // 480 more queries, 30 or so per grant: many asks, each before the worker ran dry.
+  CHECK(server.reports().size() >= 10);
+}
+
+TEST_CASE("load-worker: stops when the load-tester says its task has ended") {
+  TestServer server(false, Grants{0, /*refuse=*/true});
+  server.grant(40);
+  load::WorkerOptions o;
+  o.target = server.url();
+  o.queries = 300;
+  o.connections = 2;
+  o.granted = 40;
+  o.report_to = server.url();
+  o.task = "chunk-1";
+  auto figures = load::run_worker(o);
+  REQUIRE_FALSE(figures);
+  CHECK(figures.error().what().find("the load-tester counts this task as ended") !=
+        std::string::npos);
+  CHECK(server.received() <= 40);
+  CHECK_FALSE(server.ungranted());
+}
+
+TEST_CASE("load-worker: a Connection: close answer is followed by a new connection") {
+  // A server that answers one request per connection and closes it, 20 times: each query after
+  // the first has to reconnect.
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor acceptor(
+      io, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+  std::atomic<int> answered{0};
+  std::thread thread([&] {
+    boost::system::error_code ec;
+    for (int i = 0; i < 20; ++i) {
+      boost::asio::ip::tcp::socket socket(io);
+      acceptor.accept(socket, ec);
+      if (ec) return;  // shut down: the worker gave up early
+      std::string in;
+      boost::asio::read_until(socket, boost::asio::dynamic_buffer(in), "\r\n\r\n", ec);
+      boost::asio::write(
+          socket,
+          boost::asio::buffer(std::string_view("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+                                               "Connection: close\r\n\r\nok")),
+          ec);
+      ++answered;
+    }
+  });
+  load::WorkerOptions o;
+  o.target = fmt::format("http://127.0.0.1:{}", acceptor.local_endpoint().port());
+  o.queries = 20;
+  auto figures = load::run_worker(o);
+  ::shutdown(acceptor.native_handle(), SHUT_RDWR);  // wakes an accept() still waiting
+  thread.join();
+  REQUIRE(figures);
+  CHECK(figures->queries == 20);
+  CHECK(figures->errors == 0);
+  CHECK(answered == 20);
 }
