@@ -16,6 +16,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read_until.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 #include <catch2/catch.hpp>
 
@@ -305,4 +307,101 @@ TEST_CASE("load-worker: a Connection: close answer is followed by a new connecti
   CHECK(figures->queries == 20);
   CHECK(figures->errors == 0);
   CHECK(answered == 20);
+}
+
+namespace {
+
+// An HTTPS server for one test: serves keep-alive requests with a certificate for "localhost"
+// (tls/cert.pem, self-signed), one connection at a time, on a thread of its own.
+class TlsServer {
+ public:
+  TlsServer() : tls_(boost::asio::ssl::context::tls_server) {
+    tls_.use_certificate_chain_file(HEATBLAST_TEST_TLS_DIR "/cert.pem");
+    tls_.use_private_key_file(HEATBLAST_TEST_TLS_DIR "/key.pem", boost::asio::ssl::context::pem);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~TlsServer() {
+    ::shutdown(acceptor_.native_handle(), SHUT_RDWR);  // wakes the accept() waiting
+    thread_.join();
+  }
+  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  int connections() const { return connections_.load(); }
+  int answered() const { return answered_.load(); }
+
+ private:
+  void serve() {
+    for (;;) {
+      boost::system::error_code ec;
+      boost::asio::ip::tcp::socket socket(io_);
+      acceptor_.accept(socket, ec);
+      if (ec) return;
+      boost::asio::ssl::stream<boost::asio::ip::tcp::socket> stream(std::move(socket), tls_);
+      stream.handshake(boost::asio::ssl::stream_base::server, ec);
+      if (ec) continue;  // the client refused the certificate
+      ++connections_;
+      std::string in;
+      while (!ec) {
+        const auto n =
+            boost::asio::read_until(stream, boost::asio::dynamic_buffer(in), "\r\n\r\n", ec);
+        if (ec) break;
+        in.erase(0, n);
+        boost::asio::write(
+            stream,
+            boost::asio::buffer(std::string_view("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")),
+            ec);
+        if (!ec) ++answered_;
+      }
+    }
+  }
+
+  boost::asio::io_context io_;
+  boost::asio::ssl::context tls_;
+  boost::asio::ip::tcp::acceptor acceptor_{
+      io_, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0)};
+  std::atomic<int> connections_{0};
+  std::atomic<int> answered_{0};
+  std::thread thread_;
+};
+
+// Points OpenSSL's default CA file at `path` while it lives.
+struct CaFile {
+  explicit CaFile(const char* path) { ::setenv("SSL_CERT_FILE", path, 1); }
+  ~CaFile() { ::unsetenv("SSL_CERT_FILE"); }
+};
+
+}  // namespace
+
+TEST_CASE("load-worker: https keeps one verified connection alive across queries") {
+  TlsServer server;
+  CaFile ca(HEATBLAST_TEST_TLS_DIR "/cert.pem");
+  load::WorkerOptions o;
+  o.target = fmt::format("https://localhost:{}", server.port());
+  o.queries = 20;
+  auto figures = load::run_worker(o);
+  REQUIRE(figures);
+  CHECK(figures->queries == 20);
+  CHECK(figures->errors == 0);
+  CHECK(server.answered() == 20);
+  CHECK(server.connections() == 1);
+}
+
+TEST_CASE("load-worker: https fails the queries when the certificate is not trusted") {
+  TlsServer server;
+  load::WorkerOptions o;
+  o.target = fmt::format("https://localhost:{}", server.port());
+  o.queries = 3;
+  SECTION("no CA trusts it") {
+    CaFile ca("/nonexistent/ca.pem");  // the system store does not have it either
+    auto figures = load::run_worker(o);
+    REQUIRE(figures);
+    CHECK(figures->errors == 3);
+  }
+  SECTION("trusted, but not issued to the host the URL names") {
+    CaFile ca(HEATBLAST_TEST_TLS_DIR "/cert.pem");
+    o.target = fmt::format("https://127.0.0.1:{}", server.port());
+    auto figures = load::run_worker(o);
+    REQUIRE(figures);
+    CHECK(figures->errors == 3);
+  }
+  CHECK(server.answered() == 0);
 }
