@@ -1,5 +1,5 @@
-// RAII owners of libcurl easy handles and header lists, and a write callback that drops the
-// body: what the HTTP target and the figures report share (private to load-worker).
+// RAII owners of libcurl easy handles and header lists: what load-worker's reports to the
+// load-tester use (private to load-worker).
 #pragma once
 
 #include <curl/curl.h>
@@ -8,10 +8,6 @@
 #include <memory>
 
 namespace heatblast::load {
-
-inline std::size_t discard_body(char*, std::size_t size, std::size_t n, void*) {
-  return size * n;
-}
 
 struct CurlDeleter {
   void operator()(CURL* handle) const { curl_easy_cleanup(handle); }
