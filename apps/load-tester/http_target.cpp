@@ -510,6 +510,15 @@ Result<std::string> serialize_http_request(const std::string& base_url, const Ht
   const bool sends_body = !query.body.empty() || query.method == "POST" || query.method == "PUT" ||
                           query.method == "PATCH";
   if (sends_body) request += fmt::format("Content-Length: {}\r\n", query.body.size());
+  // Servers that parse bodies by type (most JSON APIs) reject a body without one; the flag has
+  // no room for headers, so the body's first character decides.
+  if (!query.body.empty()) {
+    const auto first = query.body.find_first_not_of(" \t\r\n");
+    const bool json =
+        first != std::string::npos && (query.body[first] == '{' || query.body[first] == '[');
+    request +=
+        json ? "Content-Type: application/json\r\n" : "Content-Type: text/plain; charset=utf-8\r\n";
+  }
   request += "\r\n";
   request += query.body;
   return request;

@@ -61,6 +61,13 @@ bool valid_headers(const Headers& headers) {
   return true;
 }
 
+// A handler ends its connection by answering with a "close" token in Connection.
+bool asks_close(const bhttp::response<bhttp::string_body>& res) {
+  for (auto token : bhttp::token_list(res[bhttp::field::connection]))
+    if (beast::iequals(token, "close")) return true;
+  return false;
+}
+
 // Reads per read call while a request header is arriving.
 constexpr std::size_t kHeaderReadSize = 4096;
 
@@ -357,7 +364,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
       res.result(static_cast<unsigned>(status));
       for (const auto& [name, value] : headers)
         res.insert(name, value);
-      keep_alive_ = keep_alive_ && !core_->stopped;
+      // keep_alive(true) below would strip a handler's "Connection: close"; honour it instead.
+      keep_alive_ = keep_alive_ && !core_->stopped && !asks_close(res);
       res.keep_alive(keep_alive_);
       std::string text;
       if (status == 204 || status == 304) {

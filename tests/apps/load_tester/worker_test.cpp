@@ -62,6 +62,7 @@ class TestServer {
           last_method_ = r.method;
           last_path_ = r.path;
           last_body_ = r.body;
+          last_content_type_ = std::string(r.header("Content-Type").value_or(""));
           w.respond(fail_every_other_ && n % 2 == 0 ? 500 : 200, {}, "ok");
         });
     REQUIRE(server_->start());
@@ -81,7 +82,7 @@ class TestServer {
     return reports_;
   }
   std::mutex mutex_;
-  std::string last_method_, last_path_, last_body_;
+  std::string last_method_, last_path_, last_body_, last_content_type_;
 
  private:
   std::uint16_t port_() const {
@@ -162,6 +163,7 @@ TEST_CASE("load-worker: runs exactly its share over several connections and repo
     CHECK(server.last_method_ == "POST");
     CHECK(server.last_path_ == "/orders");
     CHECK(server.last_body_ == "{\"id\":1}");
+    CHECK(server.last_content_type_ == "application/json");
   }
   const auto reports = server.reports();
   REQUIRE_FALSE(reports.empty());

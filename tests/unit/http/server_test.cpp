@@ -142,6 +142,22 @@ TEST_CASE("Connection: close and HTTP/1.0 end the connection after the answer", 
   CHECK_THAT(old.received(), Catch::EndsWith("bye"));
 }
 
+TEST_CASE("a handler's Connection: close ends a kept-alive connection", "[http][server]") {
+  Fixture f;
+  f.handle = [](const ServerRequest& request, Responder r) {
+    if (request.path == "/last") return (void)r.respond(200, {{"Connection", "close"}}, "last");
+    r.respond(200, {}, "more");
+  };
+  RawClient c(f.io, f.server.port());
+  c.send("GET /first HTTP/1.1\r\nHost: m\r\n\r\n");
+  REQUIRE(run_until(f.io, [&] { return count(c.received(), "more") == 1; }));
+  CHECK_FALSE(c.eof());
+  c.send("GET /last HTTP/1.1\r\nHost: m\r\n\r\n");
+  REQUIRE(run_until(f.io, [&] { return c.eof(); }));
+  CHECK(count(c.received(), "Connection: close") == 1);
+  CHECK_THAT(c.received(), Catch::EndsWith("last"));
+}
+
 TEST_CASE("malformed requests get 400 and the connection closes", "[http][server]") {
   Fixture f;
   RawClient c(f.io, f.server.port());
@@ -442,13 +458,15 @@ TEST_CASE("max_connections: connections that send nothing give way after a while
   options.max_connections = 3;
   Fixture f(options);
   f.handle = [](const ServerRequest&, Responder r) { r.respond(200, {}, "ok"); };
+  // Taken before the connections exist: the server times their silence from its accept, which
+  // comes later, so the oldest cannot give way less than half a second after this.
+  const auto start = std::chrono::steady_clock::now();
   std::vector<std::unique_ptr<RawClient>> silent;
   for (int i = 0; i < 3; ++i)
     silent.push_back(std::make_unique<RawClient>(f.io, f.server.port()));
   REQUIRE(run_until(f.io, [&] { return f.server.open_connections() == 3; }));
   // A client with a request is refused while the silent ones are new, and served once the
   // oldest has been silent long enough (half a second), which is closed for it.
-  const auto start = std::chrono::steady_clock::now();
   int attempts = 0;
   std::unique_ptr<RawClient> client;
   REQUIRE(run_until(
