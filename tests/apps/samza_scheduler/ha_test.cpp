@@ -205,6 +205,25 @@ TEST_CASE("ha: two instances with --zk; the standby forwards; SIGKILL to the lea
   // The leader dies without a word: its ZooKeeper session ends after its 2 s timeout, and B
   // leads, resubscribes as the same framework and adopts the containers.
   a.program.kill();
+  // Until A's session ends B still takes A for the leader; forwarding fails, and B sends the
+  // client to A itself. (Should B lead already, which a very slow machine could make happen,
+  // it answers as the leader does; it logged its election before it could.)
+  wait_for(
+      io, "B to answer with the leader gone",
+      [&] {
+        auto answer = asker.ask("GET", b.base + "/jobs/survivor");
+        if (!answer) return false;
+        INFO(answer->status << " " << answer->body << "\n" << b.program.context());
+        if (answer->status == 307) {
+          CHECK(answer->header("Location").value_or("") ==
+                fmt::format("http://127.0.0.1:{}/jobs/survivor", a.port));
+        } else {
+          CHECK(b.program.output().find("elected leader") != std::string::npos);
+          CHECK((answer->status == 200 || answer->status == 503));
+        }
+        return true;
+      },
+      10s, both);
   const auto took_over = await_json(
       io, asker, b.base + "/framework", "B to lead and subscribe",
       [](const auto& doc) {
