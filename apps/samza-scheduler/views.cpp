@@ -320,6 +320,11 @@ std::string metrics_text(const MetricsView& m) {
   out += fmt::format("samza_scheduler_offers_declined_total {}\n", m.offers_declined);
   metric("samza_scheduler_subscribed", "gauge", "1 while subscribed to a master.");
   out += fmt::format("samza_scheduler_subscribed {}\n", m.framework.state == "subscribed" ? 1 : 0);
+  if (!m.framework.instance.empty()) {
+    metric("samza_scheduler_leader", "gauge",
+           "1 while this instance leads (--zk), 0 while it is a standby.");
+    out += fmt::format("samza_scheduler_leader {}\n", m.framework.instance == "leader" ? 1 : 0);
+  }
   metric("samza_scheduler_subscriptions_total", "counter", "SUBSCRIBED events received.");
   out += fmt::format("samza_scheduler_subscriptions_total {}\n", m.subscriptions);
   metric("samza_scheduler_reconnects_total", "counter", "Connection attempts after the first.");

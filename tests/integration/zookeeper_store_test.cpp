@@ -106,7 +106,7 @@ TEST_CASE("zk store: tasks saved, updated, removed, and read back by a new sessi
         std::chrono::system_clock::time_point(std::chrono::seconds(1700000000)));
 }
 
-TEST_CASE("zk store: records by key, scanned by prefix in key order; odd keys kept whole") {
+TEST_CASE("zk store: records by key, scanned by prefix in key order, odd keys kept whole") {
   boost::asio::io_context io;
   auto session = connected(io);
   auto store = ZooKeeperStore::open(*session, "/zs2/state/");
@@ -209,7 +209,7 @@ struct Candidate {
 
 }  // namespace
 
-TEST_CASE("zk election: the first candidate leads, the others follow it; its end hands over") {
+TEST_CASE("zk election: the first candidate leads, the others follow it, its end hands over") {
   boost::asio::io_context io;
   Candidate a(io, "/ze1/leader", "A");
   REQUIRE(run_until(

@@ -127,7 +127,7 @@ std::set<std::string> container_ids(const rapidjson::Document& job) {
 
 }  // namespace
 
-TEST_CASE("ha: two instances with --zk; the standby forwards; SIGKILL to the leader hands over") {
+TEST_CASE("ha: two instances with --zk, the standby forwards, SIGKILL to the leader hands over") {
   boost::asio::io_context io;
   TempDir dir{"heatblast-samza-ha"};
   LocalMaster master(io);
@@ -153,6 +153,15 @@ TEST_CASE("ha: two instances with --zk; the standby forwards; SIGKILL to the lea
       },
       both);
   CHECK(field(standby, "state") == "standby");
+  wait_for(
+      io, "B's metrics",
+      [&] {
+        auto metrics = asker.ask("GET", b.base + "/metrics");
+        if (!metrics) return false;
+        CHECK(metrics->body.find("\nsamza_scheduler_leader 0\n") != std::string::npos);
+        return true;
+      },
+      10s, both);
   // The status page says so too.
   wait_for(
       io, "B's status page",
