@@ -15,6 +15,7 @@
 #include "support/local_master_fixture.hpp"
 #include "support/ports.hpp"
 #include "support/program.hpp"
+#include "support/tcp_proxy.hpp"
 #include "support/temp_dir.hpp"
 #include "support/zookeeper_fixture.hpp"
 
@@ -23,6 +24,7 @@ namespace {
 namespace http = heatblast::http;
 using heatblast::testing::LocalMaster;
 using heatblast::testing::Program;
+using heatblast::testing::TcpProxy;
 using heatblast::testing::TempDir;
 using heatblast::testing::wait_for;
 using heatblast::testing::ZooKeeperServer;
@@ -282,4 +284,100 @@ TEST_CASE("ha: two instances with --zk, the standby forwards, SIGKILL to the lea
   }
   CHECK(launched == before);
   CHECK(runs == 3);
+}
+
+TEST_CASE("ha: a leader cut off from ZooKeeper stops its Mesos client at once, then stands by") {
+  boost::asio::io_context io;
+  TempDir dir{"heatblast-samza-ha-cut"};
+  LocalMaster master(io);
+  auto& zk = ZooKeeperServer::shared();
+  // A reaches ZooKeeper through a proxy the test can cut; B directly.
+  TcpProxy proxy(io, static_cast<std::uint16_t>(zk.port()));
+  const std::string path = "/heatblast/cut";
+  Instance a(fmt::format("zk://127.0.0.1:{}{}", proxy.port(), path), master.address(0), dir, "a");
+  Asker asker(io);
+  auto context = [&] { return a.program.context() + master.log_tail(); };
+  await_json(
+      io, asker, a.base + "/framework", "instance A to lead and subscribe",
+      [](const auto& doc) {
+        return field(doc, "instance") == "leader" && field(doc, "state") == "subscribed";
+      },
+      context);
+  Instance b(zk.url(path), master.address(0), dir, "b");
+  auto both = [&] { return a.program.context() + b.program.context() + master.log_tail(); };
+  await_json(
+      io, asker, b.base + "/framework", "instance B to be a standby behind A",
+      [&](const auto& doc) { return field(doc, "leader") == fmt::format("127.0.0.1:{}", a.port); },
+      both);
+  const std::string job = fmt::format(
+      R"({{"jobName": "cut", "command": "{}", "containerCpus": 0.1, "containerMem": 32}})",
+      FAKE_SAMZA_JOB);
+  wait_for(
+      io, "A to take the job",
+      [&] {
+        auto created = asker.ask("POST", a.base + "/jobs", job);
+        if (!created) return false;
+        INFO(created->body);
+        REQUIRE(created->status == 201);
+        return true;
+      },
+      10s, both);
+  std::set<std::string> before;
+  await_json(
+      io, asker, a.base + "/jobs/cut", "3 containers running",
+      [&](const auto& doc) {
+        before = container_ids(doc);
+        return field(doc, "state") == "RUNNING" && before.size() == 3;
+      },
+      both);
+  const auto framework_id = master.master().snapshot().frameworks.at(0).id;
+
+  // Cut off, A cannot know whether its session lives on: it stops leading and drops its
+  // Mesos connection before the session can expire and B lead.
+  proxy.cut();
+  wait_for(
+      io, "A to let go of the framework",
+      [&] {
+        const auto snapshot = master.master().snapshot();
+        return snapshot.frameworks.size() == 1 && !snapshot.frameworks[0].connected;
+      },
+      10s, both);
+  CHECK(b.program.output().find("elected leader") == std::string::npos);
+  await_json(
+      io, asker, a.base + "/framework", "A to say it is a standby",
+      [](const auto& doc) { return field(doc, "instance") == "standby"; }, both);
+  // A's session expires on the server: B leads, as the same framework, with A's containers.
+  const auto took_over = await_json(
+      io, asker, b.base + "/framework", "B to lead and subscribe",
+      [](const auto& doc) {
+        return field(doc, "instance") == "leader" && field(doc, "state") == "subscribed";
+      },
+      both);
+  CHECK(field(took_over, "frameworkId") == framework_id);
+  std::set<std::string> after;
+  await_json(
+      io, asker, b.base + "/jobs/cut", "the 3 containers adopted by B",
+      [&](const auto& doc) {
+        after = container_ids(doc);
+        return field(doc, "state") == "RUNNING" && after.size() == 3;
+      },
+      both);
+  CHECK(after == before);
+  // A back in touch: a new session, a standby behind B, and B keeps the framework.
+  proxy.resume();
+  await_json(
+      io, asker, a.base + "/framework", "A a standby behind B",
+      [&](const auto& doc) {
+        return field(doc, "instance") == "standby" &&
+               field(doc, "leader") == fmt::format("127.0.0.1:{}", b.port);
+      },
+      both);
+  const auto snapshot = master.master().snapshot();
+  REQUIRE(snapshot.frameworks.size() == 1);
+  CHECK(snapshot.frameworks[0].connected);
+  std::set<std::string> launched;
+  for (const auto* list : {&snapshot.frameworks[0].tasks, &snapshot.frameworks[0].completed_tasks})
+    for (const auto& task : *list)
+      if (task.task_id.starts_with("cut.container-")) launched.insert(task.task_id);
+  CHECK(launched == before);
 }
