@@ -1,4 +1,8 @@
 // The REST API: routing, authentication and the job endpoints (see README.md for the table).
+#include <algorithm>
+#include <cctype>
+#include <memory>
+
 #include <fmt/format.h>
 
 #include "json_util.hpp"
@@ -8,6 +12,34 @@ namespace heatblast::samza {
 namespace {
 
 constexpr std::string_view kJson = "application/json";
+// Set on a request a standby sends on to the leader (its value: the standby's address).
+constexpr std::string_view kForwardedHeader = "X-Heatblast-Forwarded-By";
+
+// Fields that describe one connection, not the message: never relayed (RFC 9110 7.6.1), nor
+// the framing, which the relaying side sets anew.
+bool hop_by_hop(std::string_view name) {
+  static constexpr std::string_view kFields[] = {"connection",
+                                                 "keep-alive",
+                                                 "proxy-connection",
+                                                 "transfer-encoding",
+                                                 "te",
+                                                 "trailer",
+                                                 "upgrade",
+                                                 "host",
+                                                 "content-length",
+                                                 "expect",
+                                                 "proxy-authorization",
+                                                 "proxy-authenticate"};
+  for (std::string_view field : kFields) {
+    if (field.size() == name.size() &&
+        std::equal(field.begin(), field.end(), name.begin(), [](char a, char b) {
+          return a == std::tolower(static_cast<unsigned char>(b));
+        })) {
+      return true;
+    }
+  }
+  return false;
+}
 
 Reply json_reply(int status, std::string body) {
   return {status, std::move(body), {}};
@@ -62,6 +94,20 @@ std::string query_value(std::string_view query, std::string_view key) {
 void SamzaScheduler::Impl::on_request(const http::ServerRequest& request,
                                       http::Responder responder) {
   ++http_requests_;
+  // A standby answers what describes itself; everything else is the leader's.
+  const bool own = request.path == "/" || request.path == "/health" || request.path == "/metrics" ||
+                   request.path == "/framework";
+  if (ha() && !framework_ && !own) {
+    if (!leading_) {
+      forward(request, std::move(responder));
+      return;
+    }
+    Reply reply = error_reply(503, "elected leader, taking over; try again shortly");
+    reply.headers.emplace_back("Retry-After", "1");
+    reply.headers.emplace_back("Content-Type", std::string(kJson));
+    responder.respond(reply.status, std::move(reply.headers), std::move(reply.body));
+    return;
+  }
   Reply reply = route(request);
   if (!http::find_header(reply.headers, "Content-Type")) {
     reply.headers.emplace_back("Content-Type", std::string(kJson));
@@ -72,6 +118,56 @@ void SamzaScheduler::Impl::on_request(const http::ServerRequest& request,
         fmt::format("{} {} from {}: {}", request.method, request.path, request.peer, reply.status));
   }
   responder.respond(reply.status, std::move(reply.headers), std::move(reply.body));
+}
+
+void SamzaScheduler::Impl::forward(const http::ServerRequest& request, http::Responder responder) {
+  auto answer = [&responder](Reply reply) {
+    reply.headers.emplace_back("Content-Type", std::string(kJson));
+    reply.headers.emplace_back("Cache-Control", "no-store");
+    responder.respond(reply.status, std::move(reply.headers), std::move(reply.body));
+  };
+  // A request forwarded to us is never forwarded again: two instances that each take the
+  // other for the leader (for a moment, during an election) must not bounce it forever.
+  if (leader_address_.empty() || request.header(kForwardedHeader)) {
+    Reply reply = error_reply(503, leader_address_.empty()
+                                       ? "standby, and no leader is elected yet; try again shortly"
+                                       : "standby, and the leader is changing; try again shortly");
+    reply.headers.emplace_back("Retry-After", "1");
+    answer(std::move(reply));
+    return;
+  }
+  http::Request out;
+  out.method = request.method;
+  out.url = fmt::format("http://{}{}", leader_address_, request.target);
+  for (const auto& [name, value] : request.headers) {
+    if (hop_by_hop(name)) continue;
+    out.headers.emplace_back(name, value);
+  }
+  out.headers.emplace_back(std::string(kForwardedHeader), advertise_);
+  out.body = request.body;
+  out.connect_timeout = std::chrono::seconds(2);
+  out.timeout = std::chrono::seconds(15);
+  const std::string location = out.url;
+  auto pending = std::make_shared<http::Responder>(std::move(responder));
+  forwarder_->async_send(
+      std::move(out), [this, pending, location](Result<http::Response> response) {
+        if (!response) {
+          // The leader did not answer; a client that follows redirects may still reach it.
+          log_.debug(fmt::format("forwarding to {} failed: {}", location, response.error().what()));
+          Reply reply = error_reply(
+              307, fmt::format("standby; the leader could not be reached: {}; try it directly",
+                               response.error().what()));
+          reply.headers.emplace_back("Location", location);
+          reply.headers.emplace_back("Content-Type", std::string(kJson));
+          pending->respond(reply.status, std::move(reply.headers), std::move(reply.body));
+          return;
+        }
+        http::Headers headers;
+        for (auto& [name, value] : response->headers) {
+          if (!hop_by_hop(name)) headers.emplace_back(std::move(name), std::move(value));
+        }
+        pending->respond(response->status, std::move(headers), std::move(response->body));
+      });
 }
 
 bool SamzaScheduler::Impl::authorized(const http::ServerRequest& request) const {

@@ -88,6 +88,20 @@ const std::vector<FlagDef>& table() {
        }},
       {"state", Type::string, "samza-scheduler.db", "SQLite file with the framework id and jobs",
        string_setter(&Flags::state)},
+      {"zk", Type::string, "",
+       "zk://[user:pass@]host:port[,...]/path: run as one of several instances that elect a "
+       "leader in ZooKeeper and keep their state there (instead of --state)",
+       [](Flags& f, std::string_view v) -> Result<void> {
+         auto url = zookeeper::parse_url(v);
+         if (!url) return tl::unexpected(url.error());
+         if (url->path == "/") return fail(errc::invalid_argument, "give a path below /");
+         f.zk = std::string(v);
+         return {};
+       }},
+      {"zk-session-timeout", Type::number, "10",
+       "seconds of ZooKeeper session timeout: how long a standby waits for a leader that "
+       "vanished",
+       seconds_setter(&Flags::zk_session_timeout_seconds, 1)},
       {"name", Type::string, "samza-scheduler", "framework name", string_setter(&Flags::name)},
       {"user", Type::string, "(current user)", "user the tasks run as",
        string_setter(&Flags::user)},

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "heatblast/error.hpp"
+#include "heatblast/zookeeper.hpp"
 
 namespace heatblast::samza {
 
@@ -20,6 +21,10 @@ struct Flags {
   std::uint16_t listen_port = 8181;
   std::string advertise;  // host:port that tasks are told; empty: derived at start
   std::string state = "samza-scheduler.db";
+  // zk://[user:pass@]host:port[,...]/path: high availability. Instances elect a leader under
+  // <path>/leader and keep the state under <path>/state instead of the `state` file.
+  std::string zk;
+  double zk_session_timeout_seconds = 10;
   std::string name = "samza-scheduler";
   std::string user;  // default: the current user
   std::string role;

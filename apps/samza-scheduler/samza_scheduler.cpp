@@ -14,7 +14,9 @@
 #include <boost/asio/post.hpp>
 
 #include "heatblast/task_state.hpp"
+#include "heatblast/zookeeper_store.hpp"
 #include "host_port.hpp"
+#include "json_util.hpp"
 #include "machine.hpp"
 #include "scheduler_impl.hpp"
 
@@ -46,6 +48,25 @@ Result<std::string> read_secret(const std::string& path, std::string_view what) 
   if (text.empty())
     return fail(errc::invalid_argument, fmt::format("{} '{}' is empty", what, path));
   return text;
+}
+
+// An instance's election node: its advertised API address, for the standbys to forward to.
+std::string leader_json(const std::string& address) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  w.StartObject();
+  w.Key("address");
+  w.String(address.data(), static_cast<rapidjson::SizeType>(address.size()));
+  w.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+std::string address_of_leader(std::string_view data) {
+  auto doc = json::parse(data);
+  if (!doc || !doc->IsObject() || !doc->HasMember("address") || !(*doc)["address"].IsString()) {
+    return {};
+  }
+  return std::string(json::view((*doc)["address"]));
 }
 
 std::string state_name(const std::optional<TaskState>& state) {
@@ -113,6 +134,11 @@ Result<void> SamzaScheduler::Impl::start() {
     if (!token) return tl::unexpected(token.error());
     api_token_ = std::move(*token);
   }
+  if (ha()) {
+    // The state is read when this instance is elected; until then it is a standby.
+    if (auto api = start_api(); !api) return api;
+    return start_election();
+  }
   if (auto opened = open_state(); !opened) return opened;
   if (auto loaded = load_jobs(); !loaded) return loaded;
   if (auto api = start_api(); !api) return api;
@@ -125,7 +151,121 @@ void SamzaScheduler::Impl::stop() {
   if (stopped_) return;
   stopped_ = true;
   if (server_) server_->stop();
+  if (forwarder_) forwarder_->cancel_all();
+  if (retry_lead_) retry_lead_->cancel();
   if (framework_) framework_->stop();
+  // Closing the session removes this instance's node: a standby takes over at once.
+  if (election_) election_->stop();
+}
+
+std::string SamzaScheduler::Impl::state_place() const {
+  return ha() ? fmt::format("ZooKeeper '{}/state'", zk_redacted_)
+              : fmt::format("'{}'", flags_.state);
+}
+
+// --- high availability ---------------------------------------------------------------------------
+
+Result<void> SamzaScheduler::Impl::start_election() {
+  auto url = zookeeper::parse_url(flags_.zk);
+  if (!url) return tl::unexpected(url.error());
+  zk_path_ = url->path;
+  zk_redacted_ = url->redacted();
+  forwarder_ = std::make_unique<http::Client>(executor_);
+  retry_lead_ = std::make_unique<boost::asio::steady_timer>(executor_);
+  zookeeper::ElectionOptions options;
+  options.url = *url;
+  options.url.path = zk_path_ + "/leader";
+  options.data = leader_json(advertise_);
+  options.session_timeout = to_millis(flags_.zk_session_timeout_seconds);
+  zookeeper::LeaderElection::Handlers handlers;
+  handlers.on_change = [this](bool leading, const std::optional<std::string>& data) {
+    on_election(leading, data);
+  };
+  handlers.on_fatal = [this](const Error& error) {
+    log_.error(fmt::format("giving up: {}", error.what()));
+    if (hooks_.on_exit) boost::asio::post(executor_, [on_exit = hooks_.on_exit] { on_exit(1); });
+  };
+  handlers.on_log = [this](scheduler::LogLevel level, std::string_view message) {
+    switch (level) {
+      case scheduler::LogLevel::debug:
+        log_.debug(message);
+        break;
+      case scheduler::LogLevel::info:
+        log_.info(message);
+        break;
+      case scheduler::LogLevel::warning:
+        log_.warning(message);
+        break;
+      case scheduler::LogLevel::error:
+        log_.error(message);
+        break;
+    }
+  };
+  election_ = std::make_unique<zookeeper::LeaderElection>(executor_, std::move(options),
+                                                          std::move(handlers));
+  log_.info(fmt::format("high availability: standby until elected in '{}/leader'", zk_redacted_));
+  return election_->start();
+}
+
+void SamzaScheduler::Impl::on_election(bool leading, const std::optional<std::string>& data) {
+  if (stopped_) return;
+  if (leading) {
+    leader_address_ = advertise_;
+    if (!leading_) {
+      leading_ = true;
+      become_leader();
+    }
+    return;
+  }
+  const std::string leader = data ? address_of_leader(*data) : std::string();
+  if (leading_) {
+    leading_ = false;
+    step_down();
+  }
+  if (leader != leader_address_) {
+    log_.info(leader.empty() ? std::string("standby; no leader known")
+                             : fmt::format("standby; the leader is {}", leader));
+  }
+  leader_address_ = leader;
+}
+
+void SamzaScheduler::Impl::become_leader() {
+  if (stopped_ || !leading_ || framework_) return;
+  log_.info("elected leader: loading the state from ZooKeeper and subscribing to Mesos");
+  auto retry = [this](const Error& error) {
+    // Most likely the connection went with the request; the session events decide whether
+    // this instance still leads. Until then the API answers 503.
+    log_.error(fmt::format("cannot take over as leader: {}; trying again in 1 s", error.what()));
+    step_down();
+    retry_lead_->expires_after(std::chrono::seconds(1));
+    retry_lead_->async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+      auto self = weak.lock();
+      if (!ec && self && !self->stopped_) self->become_leader();
+    });
+  };
+  zookeeper::Session* session = election_->session();
+  if (session == nullptr) return;
+  auto opened = store::ZooKeeperStore::open(*session, zk_path_ + "/state");
+  if (!opened) return retry(opened.error());
+  store_ = std::move(*opened);
+  if (auto loaded = load_jobs(); !loaded) return retry(loaded.error());
+  if (auto started = start_framework(); !started) return retry(started.error());
+  advance_all();
+}
+
+void SamzaScheduler::Impl::step_down() {
+  if (framework_) {
+    log_.warning(
+        "not the leader any more: Mesos client stopped; the tasks keep running for the next "
+        "leader");
+  }
+  retry_lead_->cancel();
+  // No TEARDOWN: the next leader resubscribes as this framework and adopts the tasks.
+  framework_.reset();
+  store_.reset();
+  jobs_.clear();
+  advance_posted_.clear();
+  ever_subscribed_ = false;
 }
 
 Result<void> SamzaScheduler::Impl::open_state() {
@@ -151,7 +291,7 @@ Result<void> SamzaScheduler::Impl::load_jobs() {
     jobs_[job->spec.name] = std::move(*job);
   }
   if (!jobs_.empty())
-    log_.info(fmt::format("loaded {} job(s) from '{}'", jobs_.size(), flags_.state));
+    log_.info(fmt::format("loaded {} job(s) from {}", jobs_.size(), state_place()));
   return {};
 }
 
@@ -210,7 +350,7 @@ Result<scheduler::Options> SamzaScheduler::Impl::client_options() {
   if (!id) return tl::unexpected(id.error());
   if (*id && !(*id)->empty()) {
     info.mutable_id()->set_value(**id);
-    log_.info(fmt::format("resuming framework '{}' from '{}'", **id, flags_.state));
+    log_.info(fmt::format("resuming framework '{}' from {}", **id, state_place()));
   }
   if (!flags_.secret_file.empty()) {
     auto credentials = scheduler::Credentials::from_file(flags_.principal, flags_.secret_file);
@@ -699,7 +839,14 @@ std::vector<JobView> SamzaScheduler::Impl::all_views() const {
 FrameworkView SamzaScheduler::Impl::framework_view() const {
   FrameworkView view;
   view.name = flags_.name;
-  if (!framework_) return view;
+  if (ha()) {
+    view.instance = leading_ ? "leader" : "standby";
+    view.leader = leader_address_;
+  }
+  if (!framework_) {
+    if (ha()) view.state = leading_ ? "taking over" : "standby";
+    return view;
+  }
   const auto& client = framework_->client();
   if (auto id = client.framework_id()) view.id = id->value();
   view.master = client.current_master();

@@ -2,7 +2,9 @@
 // takes jobs, a short-lived job-info task per job computes its container layout and posts it
 // back, then one Mesos task per Samza container runs, relaunched with backoff when it ends.
 // Jobs, models and tasks live in the --state SQLite file, so a restarted scheduler (kill -9
-// included) resubscribes as the same framework and adopts its running containers.
+// included) resubscribes as the same framework and adopts its running containers. With --zk,
+// instances elect a leader in ZooKeeper and keep that state there: only the leader subscribes,
+// a standby forwards the API to it, and the next leader adopts the containers the same way.
 //
 // A job's life (JobState):
 //   SUBMITTED -> COMPUTING_MODEL   the job-info task is wanted

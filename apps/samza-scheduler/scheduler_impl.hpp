@@ -13,8 +13,10 @@
 
 #include "flags.hpp"
 #include "heatblast/framework.hpp"
+#include "heatblast/http_client.hpp"
 #include "heatblast/http_server.hpp"
 #include "heatblast/store.hpp"
+#include "heatblast/zookeeper.hpp"
 #include "job.hpp"
 #include "logger.hpp"
 #include "samza_scheduler.hpp"
@@ -60,6 +62,9 @@ class SamzaScheduler::Impl : public std::enable_shared_from_this<Impl> {
 
  private:
   // api.cpp
+  // A standby's answer: the request sent on to the leader and its answer relayed, or 307 to
+  // the leader when it cannot be reached (503 while no leader is known).
+  void forward(const http::ServerRequest& request, http::Responder responder);
   Reply route(const http::ServerRequest& request);
   Reply route_job(const http::ServerRequest& request, const std::string& name,
                   const std::string& rest);
@@ -70,6 +75,15 @@ class SamzaScheduler::Impl : public std::enable_shared_from_this<Impl> {
   Reply post_model(const http::ServerRequest& request, Job& job, bool check_token);
   Reply run_job(const http::ServerRequest& request);
   bool authorized(const http::ServerRequest& request) const;
+
+  // samza_scheduler.cpp: high availability (--zk)
+  bool ha() const { return !flags_.zk.empty(); }
+  Result<void> start_election();
+  void on_election(bool leading, const std::optional<std::string>& leader_data);
+  void become_leader();
+  void step_down();
+  // Where the state lives, for log lines: the SQLite file or the ZooKeeper path.
+  std::string state_place() const;
 
   // samza_scheduler.cpp: jobs and tasks
   Result<void> open_state();
@@ -116,8 +130,19 @@ class SamzaScheduler::Impl : public std::enable_shared_from_this<Impl> {
   bool ever_subscribed_ = false;
   std::uint64_t http_requests_ = 0;
 
+  // --zk: the election, the ZooKeeper path and URL (redacted, for logs), whether this instance
+  // leads, and the leader's advertised host:port (this one's when leading; empty: none known).
+  std::unique_ptr<zookeeper::LeaderElection> election_;
+  std::string zk_path_;
+  std::string zk_redacted_;
+  bool leading_ = false;
+  std::string leader_address_;
+  std::unique_ptr<boost::asio::steady_timer> retry_lead_;
+  std::unique_ptr<http::Client> forwarder_;
+
   std::shared_ptr<FileLock> lock_;
-  std::unique_ptr<store::SqliteStore> store_;
+  // Declared after election_: it may write with the election's session.
+  std::unique_ptr<store::StateStore> store_;
   std::unique_ptr<tasks::Framework> framework_;
   std::unique_ptr<http::Server> server_;
   std::map<std::string, Job> jobs_;

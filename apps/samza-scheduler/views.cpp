@@ -90,6 +90,7 @@ constexpr std::string_view kStyle = R"(
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f4f5f7;color:#1d2330}
 header{background:#1d2330;color:#fff;padding:14px 28px;display:flex;align-items:baseline;gap:24px;flex-wrap:wrap}
 header h1{font-size:20px;margin:0;font-weight:600}
+header a{color:#9cf}
 header .fw{color:#c9cfdb;font-size:13px}
 header .fw b{color:#fff;font-weight:500}
 main{padding:20px 28px;max-width:1280px}
@@ -221,6 +222,10 @@ std::string framework_json(const FrameworkView& framework) {
   put(w, "frameworkId", framework.id);
   put(w, "master", framework.master);
   put(w, "state", framework.state);
+  if (!framework.instance.empty()) {
+    put(w, "instance", framework.instance);
+    put(w, "leader", framework.leader);
+  }
   w.EndObject();
   return finish(buffer);
 }
@@ -233,6 +238,25 @@ std::string error_json(const std::string& message) {
   w.EndObject();
   return finish(buffer);
 }
+
+namespace {
+
+// With --zk: which instance this is; a standby links the leader's page.
+std::string instance_badge(const FrameworkView& framework) {
+  if (framework.instance.empty()) return {};
+  if (framework.instance == "leader") {
+    return "<span class=\"fw\"><span class=\"badge ok\">leader</span></span>";
+  }
+  if (framework.leader.empty()) {
+    return "<span class=\"fw\"><span class=\"badge busy\">standby, no leader known</span></span>";
+  }
+  return fmt::format(
+      "<span class=\"fw\"><span class=\"badge busy\">standby</span> leader is "
+      "<a href=\"http://{0}/\">{0}</a></span>",
+      html(framework.leader));
+}
+
+}  // namespace
 
 std::string status_page(const FrameworkView& framework, const std::vector<JobView>& jobs) {
   std::string rows;
@@ -253,13 +277,13 @@ std::string status_page(const FrameworkView& framework, const std::vector<JobVie
       "content=\"5\"></noscript><style>{1}</style></head><body>\n"
       "<header><h1>{0}</h1><span class=\"fw\">framework <b class=\"mono\">{2}</b></span>"
       "<span class=\"fw\">master <b>{3}</b></span><span class=\"fw\"><span class=\"badge {4}\">"
-      "{5}</span></span><span class=\"fw\">{6} job(s)</span></header>\n"
+      "{5}</span></span>{9}<span class=\"fw\">{6} job(s)</span></header>\n"
       "<main>{7}</main>\n<footer>Refreshes every 5 s. API: <a href=\"/jobs\">/jobs</a>, "
       "<a href=\"/framework\">/framework</a>, <a href=\"/metrics\">/metrics</a></footer>\n"
       "<script>{8}</script></body></html>\n",
       html(framework.name), kStyle, html(framework.id.empty() ? "(not registered)" : framework.id),
       html(framework.master.empty() ? "-" : framework.master), state_class(framework.state),
-      html(framework.state), jobs.size(), body, kScript);
+      html(framework.state), jobs.size(), body, kScript, instance_badge(framework));
 }
 
 std::string metrics_text(const MetricsView& m) {
@@ -296,6 +320,11 @@ std::string metrics_text(const MetricsView& m) {
   out += fmt::format("samza_scheduler_offers_declined_total {}\n", m.offers_declined);
   metric("samza_scheduler_subscribed", "gauge", "1 while subscribed to a master.");
   out += fmt::format("samza_scheduler_subscribed {}\n", m.framework.state == "subscribed" ? 1 : 0);
+  if (!m.framework.instance.empty()) {
+    metric("samza_scheduler_leader", "gauge",
+           "1 while this instance leads (--zk), 0 while it is a standby.");
+    out += fmt::format("samza_scheduler_leader {}\n", m.framework.instance == "leader" ? 1 : 0);
+  }
   metric("samza_scheduler_subscriptions_total", "counter", "SUBSCRIBED events received.");
   out += fmt::format("samza_scheduler_subscriptions_total {}\n", m.subscriptions);
   metric("samza_scheduler_reconnects_total", "counter", "Connection attempts after the first.");

@@ -39,7 +39,11 @@ struct FrameworkView {
   std::string name;
   std::string id;
   std::string master;
-  std::string state;  // the client's: disconnected, connecting, subscribed, stopped
+  std::string state;  // the client's: disconnected, connecting, subscribed, stopped; or standby
+  // With --zk: "leader" or "standby", and the leader's API address (empty: none known).
+  // Empty without --zk.
+  std::string instance;
+  std::string leader;
 };
 
 struct MetricsView {

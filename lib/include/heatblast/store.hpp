@@ -14,10 +14,27 @@
 
 namespace heatblast::store {
 
+// What a scheduler keeps durably: its framework id, its tasks, and its own records by key. Two
+// kinds: SqliteStore (one instance, one file) and ZooKeeperStore (heatblast/zookeeper_store.hpp:
+// several instances sharing their state for high availability). Every write is durable when it
+// returns.
+class StateStore : public tasks::TaskStore {
+ public:
+  virtual Result<std::optional<std::string>> framework_id() = 0;
+  virtual Result<void> set_framework_id(std::string_view id) = 0;
+
+  virtual Result<void> put(std::string_view key, std::string_view value) = 0;
+  virtual Result<std::optional<std::string>> get(std::string_view key) = 0;
+  virtual Result<void> erase(std::string_view key) = 0;
+  // Keys starting with `prefix`, with their values, in key order.
+  virtual Result<std::vector<std::pair<std::string, std::string>>> scan(
+      std::string_view prefix) = 0;
+};
+
 // Every write is its own transaction, committed before the call returns (the framework id must
 // be on disk before the scheduler acts on it). Errors are errc::io_error with SQLite's text.
 // Not thread-safe: one thread (the scheduler's executor) uses it.
-class SqliteStore final : public tasks::TaskStore {
+class SqliteStore final : public StateStore {
  public:
   // Opens or creates the database at `path` (":memory:" for tests) and its tables.
   static Result<std::unique_ptr<SqliteStore>> open(const std::string& path);
@@ -26,14 +43,13 @@ class SqliteStore final : public tasks::TaskStore {
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
 
-  Result<std::optional<std::string>> framework_id();
-  Result<void> set_framework_id(std::string_view id);
-
-  Result<void> put(std::string_view key, std::string_view value);
-  Result<std::optional<std::string>> get(std::string_view key);
-  Result<void> erase(std::string_view key);
-  // Keys starting with `prefix`, with their values, in key order.
-  Result<std::vector<std::pair<std::string, std::string>>> scan(std::string_view prefix);
+  // StateStore
+  Result<std::optional<std::string>> framework_id() override;
+  Result<void> set_framework_id(std::string_view id) override;
+  Result<void> put(std::string_view key, std::string_view value) override;
+  Result<std::optional<std::string>> get(std::string_view key) override;
+  Result<void> erase(std::string_view key) override;
+  Result<std::vector<std::pair<std::string, std::string>>> scan(std::string_view prefix) override;
 
   // tasks::TaskStore
   Result<void> save_task(const tasks::TaskSpec& spec, const tasks::TaskRecord& record) override;

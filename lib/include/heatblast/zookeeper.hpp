@@ -142,10 +142,27 @@ class Session {
   void create_parents(const std::string& path, Done done);
   void remove(const std::string& path, Done done);
 
+  // Blocking forms, for stores whose interface is synchronous (a record must be on the servers
+  // before the call returns). They wait on the C client's own threads, never on the executor,
+  // so they may be called from it; a server that does not answer ends them with
+  // connection_loss within about the session timeout. `closed` before start() or after stop().
+  //
+  // set_now: no_node when the node does not exist. create_now: a persistent node, node_exists
+  // when it is there, no_node when its parent is missing.
+  Code get_now(const std::string& path, std::string& data);
+  Code children_now(const std::string& path, std::vector<std::string>& children);
+  Code set_now(const std::string& path, std::string_view data);
+  Code create_now(const std::string& path, std::string_view data);
+  Code remove_now(const std::string& path);
+
  private:
   class Impl;
   std::shared_ptr<Impl> impl_;
 };
+
+// The largest node data a ZooKeeper server accepts by default (its jute.maxbuffer, 1 MB, less
+// what the request around the data takes).
+inline constexpr std::size_t kMaxNodeData = (std::size_t{1} << 20) - 1024;
 
 // Who leads, as last read from ZooKeeper.
 struct Leader {
@@ -191,6 +208,58 @@ class MasterDetector {
   std::optional<SessionId> session_id() const;
   // Sessions opened so far (1 after start; each reopen adds one).
   int sessions() const noexcept;
+
+ private:
+  class Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+struct ElectionOptions {
+  Url url;           // its path holds the candidates' nodes (created when missing)
+  std::string data;  // this candidate's node data, for the others to read (its address...)
+  std::chrono::milliseconds session_timeout{10000};
+  // Between a lost session and the next one.
+  scheduler::BackoffOptions reopen_backoff{std::chrono::milliseconds(500), std::chrono::seconds(10),
+                                           2.0, 0.5};
+};
+
+// Leader election among the instances of one program, as ZooKeeper's recipe has it: each
+// candidate holds an ephemeral sequential child of the path, `member_<guid>_<sequence>`; the
+// smallest sequence leads, and every candidate watches the children. The guid lets a candidate
+// find a node it created when the answer was lost with the connection. Leadership is given up
+// at once when the connection is lost (the session may expire on the server any moment, and
+// then another candidate leads), and taken again if the same session reconnects; a session
+// that expires, or that does not reconnect within its timeout, is replaced by a new one (with
+// backoff) and a new node. Refused credentials end the election through on_fatal. Callbacks
+// run on the executor, serially, never after stop() returned.
+class LeaderElection {
+ public:
+  struct Handlers {
+    // Called when this candidate starts or stops leading, or another one leads: `leading`, or
+    // the leader's node data (nullopt: no leader known).
+    std::function<void(bool leading, const std::optional<std::string>& leader_data)> on_change;
+    std::function<void(const Error& error)> on_fatal;
+    std::function<void(scheduler::LogLevel level, std::string_view message)> on_log;
+  };
+
+  LeaderElection(boost::asio::any_io_executor executor, ElectionOptions options, Handlers handlers);
+  ~LeaderElection();
+  LeaderElection(const LeaderElection&) = delete;
+  LeaderElection& operator=(const LeaderElection&) = delete;
+
+  Result<void> start();
+  // Closes the session: the node goes at once and the next candidate leads.
+  void stop();
+
+  bool leading() const noexcept;
+  const std::optional<std::string>& leader_data() const noexcept;
+  // The session the candidate's node lives in, for a store to write with (a write fails once
+  // the session is gone, so a candidate that lost the lead cannot write); null between
+  // sessions. It stays valid until the next on_change call that reports `leading` false.
+  Session* session() noexcept;
+  std::optional<SessionId> session_id() const;
+  // This candidate's node name, empty while it has none.
+  const std::string& node() const noexcept;
 
  private:
   class Impl;

@@ -7,6 +7,7 @@ target_sources(heatblast_store PRIVATE
   src/store/sqlite.cpp
   src/store/sqlite_store.cpp
   src/store/task_codec.cpp
+  src/store/zookeeper_store.cpp
   ${PROJECT_SOURCE_DIR}/proto/heatblast/store.proto)
 set(_hb_store_gen "${CMAKE_CURRENT_BINARY_DIR}/store_gen")
 file(MAKE_DIRECTORY "${_hb_store_gen}")

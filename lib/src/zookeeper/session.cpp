@@ -1,6 +1,11 @@
 // Session: the ZooKeeper C client (multi-threaded flavour) behind an Asio executor. The C
 // client calls our functions on its own completion thread; they copy what they got and post
 // it, so every user callback runs on the executor.
+// The synchronous calls (zoo_get, zoo_set...) are declared only for the multi-threaded client,
+// which is the one linked (libzookeeper_mt).
+#ifndef THREADED
+#define THREADED
+#endif
 #include <zookeeper/zookeeper.h>
 
 #include <map>
@@ -376,6 +381,52 @@ void Session::remove(const std::string& path, Done done) {
       [done = std::move(done)](Reply r) {
         if (done) done(r.code);
       });
+}
+
+Code Session::get_now(const std::string& path, std::string& data) {
+  if (impl_->stopped_ || impl_->zh_ == nullptr) return Code::closed;
+  // Sized by a stat first: the buffer must hold the whole node, up to the server's limit.
+  Stat stat{};
+  int rc = zoo_exists(impl_->zh_, path.c_str(), 0, &stat);
+  if (rc != ZOK) return code_of(rc);
+  for (;;) {
+    data.resize(static_cast<std::size_t>(stat.dataLength) + 1);
+    int len = static_cast<int>(data.size());
+    rc = zoo_get(impl_->zh_, path.c_str(), 0, data.data(), &len, &stat);
+    if (rc != ZOK) return code_of(rc);
+    // Grown between the two reads: read again with the new size.
+    if (stat.dataLength >= static_cast<int>(data.size())) continue;
+    data.resize(len < 0 ? 0 : static_cast<std::size_t>(len));
+    return Code::ok;
+  }
+}
+
+Code Session::children_now(const std::string& path, std::vector<std::string>& children) {
+  if (impl_->stopped_ || impl_->zh_ == nullptr) return Code::closed;
+  String_vector strings{};
+  const int rc = zoo_get_children(impl_->zh_, path.c_str(), 0, &strings);
+  if (rc != ZOK) return code_of(rc);
+  children.clear();
+  for (int i = 0; i < strings.count; ++i)
+    children.emplace_back(strings.data[i]);
+  deallocate_String_vector(&strings);
+  return Code::ok;
+}
+
+Code Session::set_now(const std::string& path, std::string_view data) {
+  if (impl_->stopped_ || impl_->zh_ == nullptr) return Code::closed;
+  return code_of(zoo_set(impl_->zh_, path.c_str(), data.data(), static_cast<int>(data.size()), -1));
+}
+
+Code Session::create_now(const std::string& path, std::string_view data) {
+  if (impl_->stopped_ || impl_->zh_ == nullptr) return Code::closed;
+  return code_of(zoo_create(impl_->zh_, path.c_str(), data.data(), static_cast<int>(data.size()),
+                            &ZOO_OPEN_ACL_UNSAFE, 0, nullptr, 0));
+}
+
+Code Session::remove_now(const std::string& path) {
+  if (impl_->stopped_ || impl_->zh_ == nullptr) return Code::closed;
+  return code_of(zoo_delete(impl_->zh_, path.c_str(), -1));
 }
 
 }  // namespace heatblast::zookeeper

@@ -3,6 +3,7 @@
 # private: no zookeeper.h in public headers.
 find_package(ZooKeeper REQUIRED)
 target_sources(heatblast PRIVATE
+  src/zookeeper/leader_election.cpp
   src/zookeeper/master_detector.cpp
   src/zookeeper/session.cpp
   src/zookeeper/url.cpp)

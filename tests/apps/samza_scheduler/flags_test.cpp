@@ -62,3 +62,16 @@ TEST_CASE("flags: the help lists every flag") {
     CHECK_THAT(text, Catch::Contains(name));
   }
 }
+
+TEST_CASE("flags: --zk takes a whole zk:// URL with a path, and a session timeout") {
+  auto flags = parse_flags({"--zk", "zk://u:p@z1:2181,z2:2181/heatblast/samza",
+                            "--zk-session-timeout", "4"},
+                           "alice");
+  REQUIRE(flags);
+  CHECK(flags->zk == "zk://u:p@z1:2181,z2:2181/heatblast/samza");
+  CHECK(flags->zk_session_timeout_seconds == 4);
+  CHECK(parse_flags({}, "alice")->zk.empty());
+  CHECK_FALSE(parse_flags({"--zk", "z1:2181/heatblast"}, "alice"));
+  CHECK_FALSE(parse_flags({"--zk", "zk://z1:2181/"}, "alice"));
+  CHECK_FALSE(parse_flags({"--zk-session-timeout", "0.5"}, "alice"));
+}
