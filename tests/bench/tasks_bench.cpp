@@ -28,7 +28,7 @@ constexpr int kTasks = 10000;
 
 ht::TaskSpec spec(int i) {
   ht::TaskSpec s;
-  s.name = fmt::format("task-{}", i);
+  s.name = fmt::format("task-{:05}", i);  // name order = number order
   s.command.set_value("sleep 100000");
   s.resources.scalars = {{"cpus", 0.1}, {"mem", 64}};
   s.restart.policy = ht::RestartPolicy::always;
@@ -158,7 +158,7 @@ void BM_LaunchOffers(benchmark::State& state) {
     offers += 100;
     stream.clear();
     for (int i = 0; i < 100; ++i) {
-      const auto* record = s->manager->find(fmt::format("task-{}", next + i));
+      const auto* record = s->manager->find(fmt::format("task-{:05}", next + i));
       if (!record || record->phase != ht::Phase::launched) {
         state.SkipWithError("an offer launched nothing");
         return;

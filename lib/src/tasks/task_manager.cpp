@@ -312,6 +312,7 @@ void TaskManager::Impl::account(const Entry& entry, int sign) {
   if (!waits) return;
   auto it = entries_.find(entry.record.name);
   if (it == entries_.end()) return;
+  ++waiting_changes_;
   if (sign > 0) {
     waiting_.insert(it);
   } else {
@@ -444,25 +445,46 @@ std::vector<mesos::v1::TaskInfo> TaskManager::Impl::fill(const mesos::v1::Offer&
   // Counted once, not per task: slots() walks every task, which made an offer cost O(tasks^2)
   // (profiled: 10,000 tasks under -maxtasks spent >90% of the scheduler's CPU there).
   std::size_t room = slots();
+  constexpr std::size_t kUnfitKept = 8;
+  std::vector<const Entry*> unfit;
   // Only the waiting tasks. A launch takes its task out of the set (and the ChangeHandler may
-  // add or kill tasks), so each step looks up the name after the last one.
-  for (std::optional<EntryIt> last; room > 0;) {
-    auto next = last ? waiting_.upper_bound(*last) : waiting_.begin();
-    if (next == waiting_.end()) break;
+  // add or kill tasks): then the walk looks up the name after the last one.
+  auto next = waiting_.begin();
+  for (std::uint64_t seen = waiting_changes_;
+       room > 0 && next != waiting_.end() && !remaining.empty();) {
     const EntryIt current = *next;
-    last = current;
     Entry& entry = current->second;
+    ++next;
+    const auto step = [&] {
+      if (waiting_changes_ == seen) return;
+      seen = waiting_changes_;
+      next = waiting_.upper_bound(current);
+    };
     if (!launchable(entry, now)) continue;
     if (!constraints_match(offer, entry.spec.constraints)) {
       unmatched = true;
       continue;
     }
+    // What is left only shrinks: a need that did not fit will not fit later in this offer.
+    // Thousands of tasks often share one spec, so this keeps an offer from trying them all.
+    const auto failed_before = [&](const Entry* other) {
+      return other->spec.resources.scalars == entry.spec.resources.scalars &&
+             other->spec.resources.port_count == entry.spec.resources.port_count &&
+             other->spec.resources.ports == entry.spec.resources.ports &&
+             other->spec.resources.role == entry.spec.resources.role &&
+             other->spec.resources.allow_revocable == entry.spec.resources.allow_revocable;
+    };
+    if (std::any_of(unfit.begin(), unfit.end(), failed_before)) continue;
     ResourceNeed need = entry.spec.resources;
     if (need.role.empty() && !options_.role.empty()) need.role = options_.role;
     auto taken = take(need, remaining);
-    if (!taken) continue;
+    if (!taken) {
+      if (unfit.size() < kUnfitKept) unfit.push_back(&entry);
+      continue;
+    }
     launches.push_back(task_info(entry, offer, std::move(*taken)));
     if (room != SIZE_MAX) --room;
+    step();
   }
   return launches;
 }
@@ -604,7 +626,7 @@ mesos::v1::TaskInfo TaskManager::Impl::task_info(Entry& entry, const mesos::v1::
   entry.deadline.reset();
   if (entry.spec.timeout.count() > 0) entry.deadline = SteadyClock::now() + entry.spec.timeout;
   set_phase(entry, Phase::launched);
-  if (entry.deadline) arm_timer();
+  arm_at(entry.deadline);
   return task;
 }
 
@@ -654,7 +676,7 @@ void TaskManager::Impl::want_offers() {
   const auto now = SteadyClock::now();
   if (last_revive_ && now - *last_revive_ < options_.min_revive_interval) {
     revive_due_ = *last_revive_ + options_.min_revive_interval;
-    arm_timer();
+    arm_at(revive_due_);
     return;
   }
   last_revive_ = now;
@@ -673,7 +695,7 @@ void TaskManager::Impl::want_offers() {
     // Not revived (a rejected or unanswered call while still subscribed): try again after
     // the rate limit, or pending work could wait for offers forever.
     self->revive_due_ = SteadyClock::now() + self->options_.min_revive_interval;
-    self->arm_timer();
+    self->arm_at(self->revive_due_);
   });
 }
 
@@ -781,7 +803,7 @@ void TaskManager::Impl::on_status(const mesos::v1::TaskStatus& status) {
         SteadyClock::now() + entry->backoff.next(entry->spec.restart.backoff, rng_);
     entry->record.backoff_attempts = entry->backoff.attempts();
     change_phase(*entry, Phase::backing_off);
-    arm_timer();
+    arm_at(entry->record.retry_at);
   } else {
     change_phase(*entry, Phase::done);
   }
@@ -848,7 +870,7 @@ void TaskManager::Impl::start_hold() {
   holding_ = true;
   fence_ready_ = false;
   hold_until_ = SteadyClock::now() + options_.adoption_hold;
-  arm_timer();
+  arm_at(hold_until_);
   // Posted: the client queues its implicit RECONCILE after on_event(SUBSCRIBED) returns, and
   // calls go out one at a time in order, so the REVIVE sent from here is answered after it.
   std::weak_ptr<Impl> weak = weak_from_this();
@@ -941,6 +963,10 @@ void TaskManager::Impl::arm_timer() {
       if (!entry.timed_out) earliest(entry.deadline);
     }
   }
+  arm_at(next);
+}
+
+void TaskManager::Impl::arm_at(std::optional<SteadyClock::time_point> next) {
   if (!next) return;
   if (armed_for_ && *armed_for_ <= *next) return;  // an earlier wake-up is set already
   armed_for_ = next;

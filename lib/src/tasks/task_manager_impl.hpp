@@ -165,7 +165,10 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
 
   // --- the one timer: relaunch backoffs, task timeouts, a deferred REVIVE ---------------------
 
+  // Walks every task for the earliest wake-up (load, and after each firing).
   void arm_timer();
+  // A new wake-up at `when` (none: nothing): O(1), the timer only moves earlier.
+  void arm_at(std::optional<SteadyClock::time_point> when);
   void on_timer();
 
   scheduler::Client& client_;
@@ -177,6 +180,7 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
   // killed), so that offers, add() and want_offers() do not walk every task.
   std::array<std::size_t, 5> phase_counts_{};
   std::set<EntryIt, NameLess> waiting_;
+  std::uint64_t waiting_changes_ = 0;  // inserts and erases in waiting_ (a walk's iterator)
   // The open batch: while batch_depth_ > 0 (handle_event, batch(), on_offers), saves only mark
   // entries dirty; flush() writes them. batch_failed_: a write of the current burst failed.
   int batch_depth_ = 0;
