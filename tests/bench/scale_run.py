@@ -11,7 +11,10 @@ dropped and the leader moved while they run. Prints, per run and as medians:
   rss_kib_per_task  scheduler resident memory at the end of the ramp / --tasks
   drop_s            POST /admin/fault close=clean -> every task answered by the explicit
                     reconciliation after the resubscribe (the implicit one is answered first)
-  leader_s          the same for a leadership move (leader=1, then back)
+  drop_subscribe_s  the fault -> SUBSCRIBED (reconnect backoff and redirect included)
+  leader_s, leader_subscribe_s  the same for a leadership move (leader=1, then back)
+  acks_sent, acks_failed  ACKNOWLEDGE calls answered / failed by the end (a full call queue
+                    refuses them; the master then sends those updates again)
 
   python3 tests/bench/scale_run.py --local-master build/apps/local-master/local-master \\
       --scheduler build/tests/soak/soak-scheduler --tasks 10000 --agents 1000 --runs 3
@@ -187,13 +190,30 @@ class Run:
                   "master_cpu_s": master_cpu,
                   "master_tasks_per_cpu_s": self.args.tasks / max(master_cpu, 1e-9),
                   "rss_kib_per_task": rss / self.args.tasks, "rss_mib": rss / 1024}
-        time.sleep(1)  # let the acknowledgements drain
-        for name, bodies in (("drop_s", ["close=clean"]), ("leader_s", ["leader=1", "leader=0"])):
+        time.sleep(1)
+        for name, bodies in (("drop", ["close=clean"]), ("leader", ["leader=1", "leader=0"])):
             times = []
             for body in bodies:
                 times.append(self.resubscribe(facts, body, want))
-            result[name] = statistics.median(times)
+            result[f"{name}_s"] = statistics.median(t[0] for t in times)
+            result[f"{name}_subscribe_s"] = statistics.median(t[1] for t in times)
+        sent, refused = self.acks(facts)
+        result["acks_sent"] = sent
+        result["acks_failed"] = refused
         return result
+
+    def acks(self, facts):
+        """ACKNOWLEDGE calls answered and failed (the call queue was full, or the connection
+        went), from the scheduler's latest SUMMARY."""
+        time.sleep(1.1)
+        facts.poll()
+        for ms, kind, fields in reversed(facts.lines):
+            if kind == "SUMMARY":
+                for f in fields:
+                    if f.startswith("ACKNOWLEDGE="):
+                        sent, _, failed = f.split("=")[1].split("/")
+                        return int(sent), int(failed)
+        return 0, 0
 
     def resubscribe(self, facts, body, want):
         """Seconds from the fault until the explicit reconciliation answered every task."""
@@ -218,7 +238,7 @@ class Run:
             seen = len(facts.lines)
             # Implicit then explicit reconciliation: every running task is answered twice.
             if subscribed is not None and answered >= 2 * want:
-                return (last_ms - start_ms) / 1000
+                return (last_ms - start_ms) / 1000, (subscribed - start_ms) / 1000
             time.sleep(0.05)
         raise RuntimeError(f"'{body}': {answered} reconciliation answers of {2 * want}")
 

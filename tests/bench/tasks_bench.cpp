@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <malloc.h>
+
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 #include <boost/asio/io_context.hpp>
@@ -209,12 +211,39 @@ void BM_ReconcileUpdates(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(events), benchmark::Counter::kIsRate);
 }
 
+// Heap bytes per managed task: 10,000 tasks added, launched and RUNNING, against the heap
+// before (glibc's mallinfo2: bytes in use). Not a timing; one iteration.
+void BM_HeapPerTask(benchmark::State& state) {
+  for (auto _ : state) {
+    const auto before = mallinfo2().uordblks;
+    auto s = std::make_unique<Scheduler>();
+    Event offers;
+    offers.set_type(Event::OFFERS);
+    *offers.mutable_offers()->add_offers() = offer(0, kTasks, 64.0 * kTasks);
+    s->manager->handle_event(offers);
+    s->io.poll();
+    for (const auto& record : s->manager->records()) {
+      Event update;
+      update.set_type(Event::UPDATE);
+      auto* status = update.mutable_update()->mutable_status();
+      status->mutable_task_id()->set_value(record.task_id);
+      status->mutable_agent_id()->set_value(record.agent_id);
+      status->set_state(mesos::v1::TASK_RUNNING);
+      s->manager->handle_event(update);
+    }
+    const auto after = mallinfo2().uordblks;
+    state.counters["heap_bytes_per_task"] =
+        static_cast<double>(after - before) / static_cast<double>(kTasks);
+  }
+}
+
 constexpr int kJson = static_cast<int>(heatblast::ContentType::json);
 constexpr int kProtobuf = static_cast<int>(heatblast::ContentType::protobuf);
 
 BENCHMARK(BM_DeclineOffers)->ArgName("json")->Arg(kJson)->Arg(kProtobuf);
 BENCHMARK(BM_LaunchOffers)->ArgName("json")->Arg(kJson)->Arg(kProtobuf);
 BENCHMARK(BM_ReconcileUpdates)->ArgName("json")->Arg(kJson)->Arg(kProtobuf);
+BENCHMARK(BM_HeapPerTask)->Iterations(1);
 
 }  // namespace
 
