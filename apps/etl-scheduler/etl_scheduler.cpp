@@ -652,17 +652,21 @@ void EtlScheduler::Impl::top_up() {
   // At most -maxtasks per round, so that a round ends even where fewer fit at once.
   const auto quota = static_cast<std::size_t>(flags_.maxtasks - round.added);
   const std::size_t count = std::min(max - out, quota);
-  for (std::size_t i = 0; i < count; ++i) {
-    std::string name;
-    do {
-      name = fmt::format("etl-{}-{}", round_, ++round.next_index);
-    } while (manager_->find(name) != nullptr);
-    if (auto added = manager_->add(spec_for(name)); !added) {
-      log_.error(fmt::format("Cannot add task '{}': {}", name, added.error().what()));
-      return;
+  // One store write for the lot: a round of -maxtasks 10000 is one transaction, not 10,000.
+  auto batched = manager_->batch([&] {
+    for (std::size_t i = 0; i < count; ++i) {
+      std::string name;
+      do {
+        name = fmt::format("etl-{}-{}", round_, ++round.next_index);
+      } while (manager_->find(name) != nullptr);
+      if (auto added = manager_->add(spec_for(name)); !added) {
+        log_.error(fmt::format("Cannot add task '{}': {}", name, added.error().what()));
+        return;
+      }
+      ++round.added;
     }
-    ++round.added;
-  }
+  });
+  if (!batched) log_.error(fmt::format("Cannot store the new tasks: {}", batched.error().what()));
 }
 
 void EtlScheduler::Impl::maybe_close_gate() {

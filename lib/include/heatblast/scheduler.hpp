@@ -134,7 +134,7 @@ struct Counters {
   std::uint64_t heartbeat_timeouts = 0;         // streams dropped for silence
   std::uint64_t stale_events = 0;               // events of a replaced stream, ignored
   std::uint64_t acknowledgements = 0;           // automatic ACKNOWLEDGEs sent
-  std::uint64_t acknowledgements_held = 0;      // withheld through hold_acknowledgement()
+  std::uint64_t acknowledgements_held = 0;      // withheld: hold_acknowledgement(), a closed gate
   std::uint64_t bytes_received = 0;             // stream bytes
   std::uint64_t calls_refused_queue_full = 0;   // refused with errc::call_queue_full
 };
@@ -215,6 +215,13 @@ class Client {
   // sends it again later. For a handler that could not record the update durably: only what
   // is recorded may be acknowledged. Returns false (and does nothing) outside such a call.
   bool hold_acknowledgement();
+  // For a handler that stores updates in batches: the acknowledgements of the events that
+  // arrived together (one read of the event stream) are not sent as each event is handled, but
+  // after the last of them, once `gate` returned true; it is called after every read of the
+  // stream with the number of acknowledgements that wait (maybe none), and writes the batch. False:
+  // none of them is sent (counted as held, like hold_acknowledgement()), so the master sends those
+  // updates again. One gate per client; an empty function removes it.
+  void set_acknowledgement_gate(std::function<bool(std::size_t acknowledgements)> gate);
   // `uuid` is the raw bytes from TaskStatus.uuid.
   void acknowledge(const mesos::v1::AgentID& agent_id, const mesos::v1::TaskID& task_id,
                    std::string uuid, CallDone done = {});

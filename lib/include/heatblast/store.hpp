@@ -32,8 +32,9 @@ class StateStore : public tasks::TaskStore {
 };
 
 // Every write is its own transaction, committed before the call returns (the framework id must
-// be on disk before the scheduler acts on it). Errors are errc::io_error with SQLite's text.
-// Not thread-safe: one thread (the scheduler's executor) uses it.
+// be on disk before the scheduler acts on it); write_tasks() makes a batch one transaction. Errors
+// are errc::io_error with SQLite's text. Not thread-safe: one thread (the scheduler's executor)
+// uses it.
 class SqliteStore final : public StateStore {
  public:
   // Opens or creates the database at `path` (":memory:" for tests) and its tables.
@@ -55,6 +56,8 @@ class SqliteStore final : public StateStore {
   Result<void> save_task(const tasks::TaskSpec& spec, const tasks::TaskRecord& record) override;
   Result<void> remove_task(const std::string& name) override;
   Result<std::vector<std::pair<tasks::TaskSpec, tasks::TaskRecord>>> load_tasks() override;
+  // One transaction for all of them: every write is stored, or none.
+  Result<void> write_tasks(const std::vector<Write>& writes) override;
 
  private:
   struct Db;

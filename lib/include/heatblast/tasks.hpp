@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <mesos/v1/scheduler/scheduler.pb.h>
@@ -110,10 +111,24 @@ struct TaskChange {
 // store layer (heatblast/store.hpp) provides a SQLite one.
 class TaskStore {
  public:
+  // One write of a batch: saves `record` (with its spec), or, when `spec` is null, removes the
+  // task `name`.
+  struct Write {
+    const TaskSpec* spec = nullptr;
+    const TaskRecord* record = nullptr;
+    std::string_view name;
+  };
+
   virtual ~TaskStore() = default;
   virtual Result<void> save_task(const TaskSpec& spec, const TaskRecord& record) = 0;
   virtual Result<void> remove_task(const std::string& name) = 0;
   virtual Result<std::vector<std::pair<TaskSpec, TaskRecord>>> load_tasks() = 0;
+  // Makes `writes`, in order, durable. The manager groups the writes of a burst of events
+  // into one call, made before the ACCEPT or the acknowledgements that depend on them; a store
+  // that can should make it one write (SqliteStore: one transaction, all or nothing). This
+  // default makes them one at a time with save_task() and remove_task(), up to the first
+  // failure, which it returns.
+  virtual Result<void> write_tasks(const std::vector<Write>& writes);
 };
 
 struct ManagerOptions {
@@ -164,8 +179,11 @@ struct ManagerCounters {
 // (the manager keeps a reference to it), and the client's Handlers must call handle_event()
 // from on_event (before or after the program's own handling) and return known_tasks() from
 // known_tasks; construct the manager and call load() before client.start().
-// Acknowledgements stay with the client; handle_event() holds one back (see
-// Client::hold_acknowledgement) when the update could not be saved in the store.
+// Acknowledgements stay with the client. With a store, the manager writes the changes of the
+// events that arrive together as one batch (TaskStore::write_tasks), before the ACCEPT that
+// launches them and before the client acknowledges any of those updates (the manager installs
+// Client::set_acknowledgement_gate); when that write fails, the updates are not acknowledged
+// and the master sends them again. The ChangeHandler may see a change before it is written.
 // The ChangeHandler runs inside handle_event() and the other members; it may call add() and
 // kill(), but remove() only later (post it to the executor).
 //
@@ -203,6 +221,12 @@ class TaskManager {
   Result<void> update_spec(TaskSpec spec);
   // Forgets a task that is done (errc::invalid_argument when it still runs: kill it first).
   Result<void> remove(const std::string& name);
+  // Runs `work` (calls of add(), update_spec(), kill(), remove()) and stores what it changed
+  // in one write when it returns (one transaction with SqliteStore) instead of one write per
+  // change: for a program that adds thousands of tasks at once. The error is that write's;
+  // what it held stays in memory and is written again with the task's next change. Inside
+  // handle_event() (from the ChangeHandler) the changes join the event's own batch.
+  Result<void> batch(const std::function<void()>& work);
 
   void handle_event(const mesos::v1::scheduler::Event& event);
   std::vector<mesos::v1::scheduler::Call::Reconcile::Task> known_tasks() const;
@@ -222,6 +246,7 @@ class TaskManager {
  private:
   class Impl;
   std::shared_ptr<Impl> impl_;
+  scheduler::Client& client_;
 };
 
 }  // namespace heatblast::tasks

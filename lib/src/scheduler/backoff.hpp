@@ -11,13 +11,12 @@
 
 namespace heatblast::scheduler {
 
-class Backoff {
+// Where a backoff stands, without options or a random engine of its own: the task manager keeps
+// one per task (an engine is 2.5 KiB; one serves them all), and Backoff wraps one.
+class BackoffSequence {
  public:
-  explicit Backoff(BackoffOptions options, std::uint64_t seed = std::random_device{}())
-      : options_(options), rng_(seed) {}
-
   // The delay before the next attempt; each call grows the ceiling until it reaches the max.
-  std::chrono::milliseconds next();
+  std::chrono::milliseconds next(const BackoffOptions& options, std::mt19937_64& rng);
   // Back to the initial delay (after a success).
   void reset() noexcept {
     attempts_ = 0;
@@ -28,10 +27,24 @@ class Backoff {
   void set_attempts(unsigned attempts) noexcept { attempts_ = std::min(attempts, 1000u); }
 
  private:
-  BackoffOptions options_;
-  std::mt19937_64 rng_;
   unsigned attempts_ = 0;
   std::chrono::milliseconds flat_elapsed_{0};  // delays drawn within BackoffOptions::flat_for
+};
+
+class Backoff {
+ public:
+  explicit Backoff(BackoffOptions options, std::uint64_t seed = std::random_device{}())
+      : options_(options), rng_(seed) {}
+
+  std::chrono::milliseconds next() { return sequence_.next(options_, rng_); }
+  void reset() noexcept { sequence_.reset(); }
+  unsigned attempts() const noexcept { return sequence_.attempts(); }
+  void set_attempts(unsigned attempts) noexcept { sequence_.set_attempts(attempts); }
+
+ private:
+  BackoffOptions options_;
+  std::mt19937_64 rng_;
+  BackoffSequence sequence_;
 };
 
 }  // namespace heatblast::scheduler

@@ -387,7 +387,13 @@ void Client::Impl::on_stream_data(std::uint64_t generation, std::string_view byt
   auto self = shared_from_this();  // a handler may drop the last Client
   auto decoder = decoder_;         // stays alive even if a handler replaces or drops decoder_
   auto fed = decoder->feed(bytes, [&](const Event& event) { return on_event(generation, event); });
-  if (generation != generation_) return;  // a handler stopped, or the stream was replaced
+  if (generation != generation_) {  // a handler stopped, or the stream was replaced
+    gated_acks_.clear();
+    return;
+  }
+  // Before a broken record ends the stream: the updates before it were delivered.
+  release_gated_acks();
+  if (generation != generation_) return;
   if (!fed) {
     log(LogLevel::error, fmt::format("scheduler: broken event stream from '{}': {}",
                                      current_.authority(), fed.error().what()));
@@ -526,25 +532,50 @@ void Client::Impl::on_error_event(const Event& event) {
   fail_fatal(Error(code, fmt::format("the master sent ERROR: {}", message)));
 }
 
+void Client::Impl::release_gated_acks() {
+  // Called after every read, acknowledgements or not: the gate also ends the handler's batch.
+  if (!ack_gate_) return;
+  std::vector<Call> acks;
+  acks.swap(gated_acks_);
+  const std::uint64_t generation = generation_;
+  const bool pass = ack_gate_(acks.size());
+  if (generation != generation_) return;  // the gate's handler stopped the client
+  if (!pass) {
+    if (acks.empty()) return;
+    counters_.acknowledgements_held += acks.size();
+    log(LogLevel::warning,
+        fmt::format("scheduler: {} acknowledgement(s) held back by the application; the master "
+                    "will send those updates again",
+                    acks.size()));
+    return;
+  }
+  counters_.acknowledgements += acks.size();
+  for (auto& ack : acks)
+    send(std::move(ack), {});
+}
+
 void Client::Impl::after_update(const Event& event, bool held) {
   if (event.type() == Event::UPDATE) {
     const auto& status = event.update().status();
     reconciler_.answered(status.task_id().value());
     if (options_.auto_acknowledge && !held && status.has_uuid()) {
-      ++counters_.acknowledgements;
       Call call;
       call.set_type(Call::ACKNOWLEDGE);
       auto* ack = call.mutable_acknowledge();
       *ack->mutable_agent_id() = status.agent_id();
       *ack->mutable_task_id() = status.task_id();
       ack->set_uuid(status.uuid());
-      send(std::move(call), {});
+      if (ack_gate_) {
+        gated_acks_.push_back(std::move(call));
+      } else {
+        ++counters_.acknowledgements;
+        send(std::move(call), {});
+      }
     }
     return;
   }
   const auto& status = event.update_operation_status().status();
   if (options_.auto_acknowledge && !held && status.has_uuid() && status.has_operation_id()) {
-    ++counters_.acknowledgements;
     Call call;
     call.set_type(Call::ACKNOWLEDGE_OPERATION_STATUS);
     auto* ack = call.mutable_acknowledge_operation_status();
@@ -554,7 +585,12 @@ void Client::Impl::after_update(const Event& event, bool held) {
     }
     ack->set_uuid(status.uuid().value());
     *ack->mutable_operation_id() = status.operation_id();
-    send(std::move(call), {});
+    if (ack_gate_) {
+      gated_acks_.push_back(std::move(call));
+    } else {
+      ++counters_.acknowledgements;
+      send(std::move(call), {});
+    }
   }
 }
 
@@ -920,6 +956,10 @@ void Client::Impl::note_update_framework(const mesos::v1::FrameworkInfo& info,
 
 bool Client::hold_acknowledgement() {
   return impl_->hold_acknowledgement();
+}
+
+void Client::set_acknowledgement_gate(std::function<bool(std::size_t acknowledgements)> gate) {
+  impl_->set_acknowledgement_gate(std::move(gate));
 }
 
 Client::Client(boost::asio::any_io_executor executor, Options options, Handlers handlers)

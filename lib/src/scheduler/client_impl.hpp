@@ -42,6 +42,11 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
     return true;
   }
 
+  // See Client::set_acknowledgement_gate.
+  void set_acknowledgement_gate(std::function<bool(std::size_t)> gate) {
+    ack_gate_ = std::move(gate);
+  }
+
   State state() const noexcept { return state_; }
   std::optional<mesos::v1::FrameworkID> framework_id() const { return framework_id_; }
   std::string current_master() const { return current_.authority(); }
@@ -126,6 +131,12 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   // An UPDATE is being delivered to Handlers::on_event, and whether its ack is held back.
   bool delivering_update_ = false;
   bool hold_ack_ = false;
+  // With a gate (Client::set_acknowledgement_gate), the acknowledgements of the events of one
+  // read of the stream wait here until the gate has passed them.
+  std::function<bool(std::size_t)> ack_gate_;
+  std::vector<Call> gated_acks_;
+  // Sends the acknowledgements that wait for the gate, if it lets them through.
+  void release_gated_acks();
 
   mesos::v1::FrameworkInfo framework_;
   std::optional<mesos::v1::FrameworkID> framework_id_;

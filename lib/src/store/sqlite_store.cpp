@@ -104,6 +104,33 @@ Result<void> SqliteStore::remove_task(const std::string& name) {
                     fmt::format("cannot remove task '{}'", name));
 }
 
+Result<void> SqliteStore::write_tasks(const std::vector<Write>& writes) {
+  if (writes.empty()) return {};
+  // One commit (one fsync of the WAL with Durability::full) for the batch instead of one each.
+  return db_->sql->transaction([&]() -> Result<void> {
+    std::string bytes;
+    for (const auto& write : writes) {
+      Result<void> written;
+      if (write.spec) {
+        bytes.clear();
+        to_stored(*write.spec, *write.record).AppendPartialToString(&bytes);
+        written = db_->write(
+            "INSERT INTO tasks(name, record) VALUES(?1, ?2) "
+            "ON CONFLICT(name) DO UPDATE SET record = excluded.record",
+            write.name, bytes, "cannot save task");
+      } else {
+        written =
+            db_->write("DELETE FROM tasks WHERE name = ?1", write.name, {}, "cannot remove task");
+      }
+      if (!written) {
+        return tl::unexpected(Error(written.error().code, fmt::format("task '{}': {}", write.name,
+                                                                      written.error().what())));
+      }
+    }
+    return {};
+  });
+}
+
 Result<std::vector<std::pair<tasks::TaskSpec, tasks::TaskRecord>>> SqliteStore::load_tasks() {
   auto stmt = db_->sql->prepare("SELECT name, record FROM tasks ORDER BY name");
   if (!stmt) return tl::unexpected(stmt.error());

@@ -42,6 +42,15 @@ bool constraints_match(const mesos::v1::Offer& offer,
 
 }  // namespace
 
+Result<void> TaskStore::write_tasks(const std::vector<Write>& writes) {
+  for (const auto& write : writes) {
+    auto written =
+        write.spec ? save_task(*write.spec, *write.record) : remove_task(std::string(write.name));
+    if (!written) return written;
+  }
+  return {};
+}
+
 std::string_view to_string(Phase phase) noexcept {
   switch (phase) {
     case Phase::pending:
@@ -85,7 +94,10 @@ Result<void> TaskManager::Impl::load() {
                        std::chrono::duration_cast<SteadyClock::duration>(entry.spec.timeout - ran);
     }
     if (!entry.record.task_id.empty()) by_task_id_[entry.record.task_id] = entry.record.name;
-    entries_.insert_or_assign(entry.record.name, std::move(entry));
+    const std::string name = entry.record.name;
+    if (auto old = entries_.find(name); old != entries_.end()) account(old->second, -1);
+    auto it = entries_.insert_or_assign(name, std::move(entry)).first;
+    account(it->second, +1);
   }
   arm_timer();
   return {};
@@ -123,6 +135,7 @@ Result<void> TaskManager::Impl::add(TaskSpec spec) {
   Entry entry(std::move(spec), std::move(record));
   const std::string name = entry.record.name;
   auto [it, inserted] = entries_.emplace(name, std::move(entry));
+  account(it->second, +1);
   persist(it->second);
   report(it->second, Phase::pending, std::nullopt);
   want_offers();
@@ -137,7 +150,6 @@ Result<void> TaskManager::Impl::update_spec(TaskSpec spec) {
   Entry& entry = it->second;
   entry.spec = std::move(spec);
   // The delay grown so far stays; the new options bound it from the next relaunch on.
-  entry.backoff = scheduler::Backoff(entry.spec.restart.backoff);
   entry.backoff.set_attempts(entry.record.backoff_attempts);
   persist(entry);
   // Other resources or constraints may fit offers that the old ones did not.
@@ -149,7 +161,9 @@ Result<void> TaskManager::Impl::kill(const std::string& name) {
   auto it = entries_.find(name);
   if (it == entries_.end()) return fail(errc::invalid_argument, fmt::format("no task '{}'", name));
   Entry& entry = it->second;
+  account(entry, -1);
   entry.record.kill_requested = true;
+  account(entry, +1);
   switch (entry.record.phase) {
     case Phase::pending:
     case Phase::backing_off:
@@ -174,14 +188,45 @@ Result<void> TaskManager::Impl::remove(const std::string& name) {
                 fmt::format("task '{}' is still running; kill it first", name));
   }
   by_task_id_.erase(it->second.record.task_id);
+  account(it->second, -1);
   entries_.erase(it);
+  if (options_.store && batch_depth_ > 0) {
+    removed_.push_back(name);
+    post_flush();
+    return {};
+  }
   if (options_.store) {
     if (auto removed = options_.store->remove_task(name); !removed) return removed;
   }
   return {};
 }
 
+Result<void> TaskManager::Impl::batch(const std::function<void()>& work) {
+  ++batch_depth_;
+  work();
+  --batch_depth_;
+  if (batch_depth_ > 0) return {};  // inside handle_event: the event's batch writes it
+  if (!flush()) return fail(errc::io_error, "the task store failed to write the batch");
+  return {};
+}
+
+bool TaskManager::Impl::pass_acknowledgements(std::size_t acknowledgements) {
+  const bool written = flush();
+  const bool failed = !written || batch_failed_;
+  batch_failed_ = false;
+  bursting_ = false;
+  if (failed) counters_.acknowledgements_held += acknowledgements;
+  return !failed;
+}
+
 void TaskManager::Impl::handle_event(const Event& event) {
+  ++batch_depth_;
+  bursting_ = true;
+  handle(event);
+  --batch_depth_;
+}
+
+void TaskManager::Impl::handle(const Event& event) {
   switch (event.type()) {
     case Event::SUBSCRIBED:
       // A new subscription starts with every filter and suppression of the old one gone
@@ -254,10 +299,31 @@ std::vector<TaskRecord> TaskManager::Impl::records() const {
 
 std::size_t TaskManager::Impl::count(std::initializer_list<Phase> phases) const {
   std::size_t n = 0;
-  for (const auto& [name, entry] : entries_) {
-    n += std::find(phases.begin(), phases.end(), entry.record.phase) != phases.end();
-  }
+  for (const Phase phase : phases)
+    n += phase_counts_[static_cast<std::size_t>(phase)];
   return n;
+}
+
+void TaskManager::Impl::account(const Entry& entry, int sign) {
+  auto& n = phase_counts_[static_cast<std::size_t>(entry.record.phase)];
+  n = sign > 0 ? n + 1 : n - 1;
+  const bool waits = !entry.record.kill_requested && (entry.record.phase == Phase::pending ||
+                                                      entry.record.phase == Phase::backing_off);
+  if (!waits) return;
+  auto it = entries_.find(entry.record.name);
+  if (it == entries_.end()) return;
+  ++waiting_changes_;
+  if (sign > 0) {
+    waiting_.insert(it);
+  } else {
+    waiting_.erase(it);
+  }
+}
+
+void TaskManager::Impl::change_phase(Entry& entry, Phase phase) {
+  account(entry, -1);
+  entry.record.phase = phase;
+  account(entry, +1);
 }
 
 void TaskManager::Impl::report(const Entry& entry, Phase previous_phase,
@@ -267,6 +333,14 @@ void TaskManager::Impl::report(const Entry& entry, Phase previous_phase,
 
 bool TaskManager::Impl::persist(Entry& entry) {
   if (!options_.store) return true;
+  if (batch_depth_ > 0) {
+    if (!entry.dirty) {
+      entry.dirty = true;
+      dirty_.push_back(entry.record.name);
+    }
+    post_flush();
+    return true;
+  }
   auto saved = options_.store->save_task(entry.spec, entry.record);
   entry.unsaved = !saved;
   if (saved) {
@@ -275,6 +349,50 @@ bool TaskManager::Impl::persist(Entry& entry) {
   }
   on_store_failure(entry.record.name, saved.error());
   return false;
+}
+
+bool TaskManager::Impl::flush() {
+  if (dirty_.empty() && removed_.empty()) return true;
+  std::vector<Entry*> entries;
+  std::vector<TaskStore::Write> writes;
+  writes.reserve(removed_.size() + dirty_.size());
+  // Removals first: a name removed and added again in the batch ends up saved.
+  for (const auto& name : removed_)
+    writes.push_back({nullptr, nullptr, name});
+  for (const auto& name : dirty_) {
+    auto it = entries_.find(name);
+    if (it == entries_.end() || !it->second.dirty) continue;  // removed, or listed twice
+    it->second.dirty = false;
+    entries.push_back(&it->second);
+    writes.push_back({&it->second.spec, &it->second.record, it->first});
+  }
+  auto written = options_.store->write_tasks(writes);
+  const std::string first = writes.empty() ? std::string() : std::string(writes.front().name);
+  const std::size_t count = writes.size();
+  dirty_.clear();
+  removed_.clear();
+  for (Entry* entry : entries)
+    entry->unsaved = !written;
+  if (written) {
+    failures_in_row_ = 0;
+    return true;
+  }
+  if (bursting_) batch_failed_ = true;
+  on_store_failure(count == 1 ? first : fmt::format("{} and {} more", first, count - 1),
+                   written.error());
+  return false;
+}
+
+void TaskManager::Impl::post_flush() {
+  if (flush_posted_) return;
+  flush_posted_ = true;
+  std::weak_ptr<Impl> weak = weak_from_this();
+  boost::asio::post(client_.get_executor(), [weak] {
+    auto self = weak.lock();
+    if (!self) return;
+    self->flush_posted_ = false;
+    self->flush();
+  });
 }
 
 void TaskManager::Impl::on_store_failure(const std::string& name, const Error& error) {
@@ -297,7 +415,7 @@ void TaskManager::Impl::log(scheduler::LogLevel level, std::string message) cons
 void TaskManager::Impl::set_phase(Entry& entry, Phase phase) {
   const Phase previous = entry.record.phase;
   if (previous == phase) return;
-  entry.record.phase = phase;
+  change_phase(entry, phase);
   persist(entry);
   report(entry, previous, entry.record.state);
 }
@@ -327,40 +445,88 @@ std::vector<mesos::v1::TaskInfo> TaskManager::Impl::fill(const mesos::v1::Offer&
   // Counted once, not per task: slots() walks every task, which made an offer cost O(tasks^2)
   // (profiled: 10,000 tasks under -maxtasks spent >90% of the scheduler's CPU there).
   std::size_t room = slots();
-  for (auto& [name, entry] : entries_) {
-    if (room == 0) break;
+  constexpr std::size_t kUnfitKept = 8;
+  std::vector<const Entry*> unfit;
+  // Only the waiting tasks. A launch takes its task out of the set (and the ChangeHandler may
+  // add or kill tasks): then the walk looks up the name after the last one.
+  auto next = waiting_.begin();
+  for (std::uint64_t seen = waiting_changes_;
+       room > 0 && next != waiting_.end() && !remaining.empty();) {
+    const EntryIt current = *next;
+    Entry& entry = current->second;
+    ++next;
+    const auto step = [&] {
+      if (waiting_changes_ == seen) return;
+      seen = waiting_changes_;
+      next = waiting_.upper_bound(current);
+    };
     if (!launchable(entry, now)) continue;
     if (!constraints_match(offer, entry.spec.constraints)) {
       unmatched = true;
       continue;
     }
+    // What is left only shrinks: a need that did not fit will not fit later in this offer.
+    // Thousands of tasks often share one spec, so this keeps an offer from trying them all.
+    const auto failed_before = [&](const Entry* other) {
+      return other->spec.resources.scalars == entry.spec.resources.scalars &&
+             other->spec.resources.port_count == entry.spec.resources.port_count &&
+             other->spec.resources.ports == entry.spec.resources.ports &&
+             other->spec.resources.role == entry.spec.resources.role &&
+             other->spec.resources.allow_revocable == entry.spec.resources.allow_revocable;
+    };
+    if (std::any_of(unfit.begin(), unfit.end(), failed_before)) continue;
     ResourceNeed need = entry.spec.resources;
     if (need.role.empty() && !options_.role.empty()) need.role = options_.role;
     auto taken = take(need, remaining);
-    if (!taken) continue;
+    if (!taken) {
+      if (unfit.size() < kUnfitKept) unfit.push_back(&entry);
+      continue;
+    }
     launches.push_back(task_info(entry, offer, std::move(*taken)));
     if (room != SIZE_MAX) --room;
+    step();
   }
   return launches;
 }
 
 void TaskManager::Impl::on_offers(const mesos::v1::scheduler::Event::Offers& offers) {
   const auto now = SteadyClock::now();
+  struct Launch {
+    mesos::v1::OfferID offer_id;
+    std::vector<mesos::v1::TaskInfo> tasks;
+  };
+  std::vector<Launch> launches;
   std::vector<mesos::v1::OfferID> declined;
+  ++batch_depth_;
   for (const auto& offer : offers.offers()) {
     bool unmatched = false;
-    auto launches = fill(offer, now, unmatched);
-    if (launches.empty()) {
+    auto tasks = fill(offer, now, unmatched);
+    if (tasks.empty()) {
       if (unmatched) ++counters_.offers_declined_for_constraints;
       declined.push_back(offer.id());
       continue;
     }
+    launches.push_back({offer.id(), std::move(tasks)});
+  }
+  warn_starved(now);
+  --batch_depth_;
+  // Every launch is on disk before its ACCEPT goes out (one write for all of them): a restarted
+  // scheduler must know the runs it may have started.
+  if (!launches.empty() && !flush()) {
+    for (auto& launch : launches) {
+      for (const auto& task : launch.tasks)
+        undo_launch(task.name(), "not launched: the task store failed");
+      declined.push_back(std::move(launch.offer_id));
+    }
+    launches.clear();
+  }
+  for (auto& launch : launches) {
     // What the launches leave of the offer is declined with the default filter.
     std::vector<std::string> names;
-    for (const auto& task : launches)
+    for (const auto& task : launch.tasks)
       names.push_back(task.name());
     std::weak_ptr<Impl> weak = weak_from_this();
-    client_.launch({offer.id()}, std::move(launches), std::nullopt,
+    client_.launch({std::move(launch.offer_id)}, std::move(launch.tasks), std::nullopt,
                    [weak, names = std::move(names)](Result<void> result) {
                      if (result) return;
                      if (auto self = weak.lock()) self->on_launch_failed(names, result.error());
@@ -371,16 +537,35 @@ void TaskManager::Impl::on_offers(const mesos::v1::scheduler::Event::Offers& off
     filters.set_refuse_seconds(options_.decline_refuse_seconds);
     client_.decline(std::move(declined), filters);
   }
-  warn_starved(now);
   if (options_.suppress_when_idle && !suppressed_ && nothing_to_launch()) {
     suppressed_ = true;
     client_.suppress(roles());
   }
+  if (batch_depth_ == 0) flush();  // what warn_starved() changed, outside an event's batch
+}
+
+void TaskManager::Impl::undo_launch(const std::string& name, const std::string& why) {
+  auto it = entries_.find(name);
+  if (it == entries_.end() || it->second.record.phase != Phase::launched) return;
+  Entry& entry = it->second;
+  by_task_id_.erase(entry.record.task_id);
+  entry.record.task_id.clear();
+  entry.record.agent_id.clear();
+  entry.record.hostname.clear();
+  entry.record.launched_at.reset();
+  entry.record.message = why;
+  entry.deadline.reset();
+  --entry.record.launches;
+  // Not written: the store still holds the record from before this launch.
+  entry.unsaved = true;
+  change_phase(entry, Phase::pending);
+  report(entry, Phase::launched, std::nullopt);
 }
 
 void TaskManager::Impl::on_launch_failed(const std::vector<std::string>& names,
                                          const Error& error) {
   std::vector<Call::Reconcile::Task> ask;
+  bool batched = false;  // the tasks put back to pending are written together
   for (const auto& name : names) {
     auto it = entries_.find(name);
     if (it == entries_.end()) continue;
@@ -388,6 +573,10 @@ void TaskManager::Impl::on_launch_failed(const std::vector<std::string>& names,
     if (entry.record.phase != Phase::launched || entry.record.state) continue;
     // Rejected, or refused before sending (the client's call queue was full): nothing ran.
     if (error.code == errc::call_rejected || error.code == errc::call_queue_full) {
+      if (!batched) {
+        batched = true;
+        ++batch_depth_;
+      }
       entry.record.message = error.message;
       --entry.record.launches;
       set_phase(entry, Phase::pending);
@@ -397,6 +586,10 @@ void TaskManager::Impl::on_launch_failed(const std::vector<std::string>& names,
       task.mutable_agent_id()->set_value(entry.record.agent_id);
       ask.push_back(std::move(task));
     }
+  }
+  if (batched) {
+    --batch_depth_;
+    if (batch_depth_ == 0) flush();
   }
   if (!ask.empty()) client_.reconcile(std::move(ask));
   want_offers();
@@ -433,13 +626,20 @@ mesos::v1::TaskInfo TaskManager::Impl::task_info(Entry& entry, const mesos::v1::
   entry.deadline.reset();
   if (entry.spec.timeout.count() > 0) entry.deadline = SteadyClock::now() + entry.spec.timeout;
   set_phase(entry, Phase::launched);
-  if (entry.deadline) arm_timer();
+  arm_at(entry.deadline);
   return task;
 }
 
 void TaskManager::Impl::warn_starved(SteadyClock::time_point now) {
   if (options_.starved_after.count() <= 0) return;
-  for (auto& [name, entry] : entries_) {
+  // A task that is not waiting had its waiting_since reset at its launch.
+  for (std::optional<EntryIt> last;;) {
+    auto next = last ? waiting_.upper_bound(*last) : waiting_.begin();
+    if (next == waiting_.end()) break;
+    const EntryIt current = *next;
+    last = current;
+    const std::string& name = current->first;
+    Entry& entry = current->second;
     if (!launchable(entry, now)) {
       entry.waiting_since.reset();
       continue;
@@ -463,13 +663,7 @@ void TaskManager::Impl::warn_starved(SteadyClock::time_point now) {
 
 bool TaskManager::Impl::nothing_to_launch() const {
   if (slots() == 0) return true;  // a run that ends frees a slot and calls want_offers()
-  for (const auto& [name, entry] : entries_) {
-    if (entry.record.kill_requested) continue;
-    if (entry.record.phase == Phase::pending || entry.record.phase == Phase::backing_off) {
-      return false;
-    }
-  }
-  return true;
+  return waiting_.empty();
 }
 
 std::vector<std::string> TaskManager::Impl::roles() const {
@@ -482,7 +676,7 @@ void TaskManager::Impl::want_offers() {
   const auto now = SteadyClock::now();
   if (last_revive_ && now - *last_revive_ < options_.min_revive_interval) {
     revive_due_ = *last_revive_ + options_.min_revive_interval;
-    arm_timer();
+    arm_at(revive_due_);
     return;
   }
   last_revive_ = now;
@@ -501,7 +695,7 @@ void TaskManager::Impl::want_offers() {
     // Not revived (a rejected or unanswered call while still subscribed): try again after
     // the rate limit, or pending work could wait for offers forever.
     self->revive_due_ = SteadyClock::now() + self->options_.min_revive_interval;
-    self->arm_timer();
+    self->arm_at(self->revive_due_);
   });
 }
 
@@ -566,7 +760,7 @@ void TaskManager::Impl::on_status(const mesos::v1::TaskStatus& status) {
     if (status.state() == mesos::v1::TASK_RUNNING && !entry->running_since) {
       entry->running_since = SteadyClock::now();
     }
-    entry->record.phase = Phase::active;
+    change_phase(*entry, Phase::active);
     if (!repeat) save_or_hold(*entry);
     report(*entry, previous_phase, previous_state);
     return;
@@ -590,7 +784,7 @@ void TaskManager::Impl::on_status(const mesos::v1::TaskStatus& status) {
   entry->deadline.reset();
   if (never_started && !entry->record.kill_requested) {
     --entry->record.launches;
-    entry->record.phase = Phase::pending;
+    change_phase(*entry, Phase::pending);
     save_or_hold(*entry);
     report(*entry, previous_phase, previous_state);
     want_offers();
@@ -605,12 +799,13 @@ void TaskManager::Impl::on_status(const mesos::v1::TaskStatus& status) {
   if (should_restart(*entry, status.state())) {
     ++entry->record.restarts;
     entry->retry_due = false;
-    entry->record.retry_at = SteadyClock::now() + entry->backoff.next();
+    entry->record.retry_at =
+        SteadyClock::now() + entry->backoff.next(entry->spec.restart.backoff, rng_);
     entry->record.backoff_attempts = entry->backoff.attempts();
-    entry->record.phase = Phase::backing_off;
-    arm_timer();
+    change_phase(*entry, Phase::backing_off);
+    arm_at(entry->record.retry_at);
   } else {
-    entry->record.phase = Phase::done;
+    change_phase(*entry, Phase::done);
   }
   save_or_hold(*entry);
   report(*entry, previous_phase, previous_state);
@@ -675,7 +870,7 @@ void TaskManager::Impl::start_hold() {
   holding_ = true;
   fence_ready_ = false;
   hold_until_ = SteadyClock::now() + options_.adoption_hold;
-  arm_timer();
+  arm_at(hold_until_);
   // Posted: the client queues its implicit RECONCILE after on_event(SUBSCRIBED) returns, and
   // calls go out one at a time in order, so the REVIVE sent from here is answered after it.
   std::weak_ptr<Impl> weak = weak_from_this();
@@ -768,6 +963,10 @@ void TaskManager::Impl::arm_timer() {
       if (!entry.timed_out) earliest(entry.deadline);
     }
   }
+  arm_at(next);
+}
+
+void TaskManager::Impl::arm_at(std::optional<SteadyClock::time_point> next) {
   if (!next) return;
   if (armed_for_ && *armed_for_ <= *next) return;  // an earlier wake-up is set already
   armed_for_ = next;
@@ -813,8 +1012,20 @@ void TaskManager::Impl::on_timer() {
 }
 
 TaskManager::TaskManager(scheduler::Client& client, ManagerOptions options, ChangeHandler on_change)
-    : impl_(std::make_shared<Impl>(client, std::move(options), std::move(on_change))) {}
-TaskManager::~TaskManager() = default;
+    : impl_(std::make_shared<Impl>(client, std::move(options), std::move(on_change))),
+      client_(client) {
+  if (!impl_->has_store()) return;
+  // The updates of one read of the stream are written together, then acknowledged.
+  std::weak_ptr<Impl> weak = impl_;
+  client.set_acknowledgement_gate([weak](std::size_t acknowledgements) {
+    auto self = weak.lock();
+    return !self || self->pass_acknowledgements(acknowledgements);
+  });
+}
+
+TaskManager::~TaskManager() {
+  if (impl_->has_store()) client_.set_acknowledgement_gate({});
+}
 Result<void> TaskManager::load() {
   return impl_->load();
 }
@@ -830,6 +1041,9 @@ Result<void> TaskManager::kill(const std::string& name) {
 }
 Result<void> TaskManager::remove(const std::string& name) {
   return impl_->remove(name);
+}
+Result<void> TaskManager::batch(const std::function<void()>& work) {
+  return impl_->batch(work);
 }
 void TaskManager::handle_event(const mesos::v1::scheduler::Event& event) {
   impl_->handle_event(event);

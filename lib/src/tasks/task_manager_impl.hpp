@@ -2,8 +2,10 @@
 // defined in task_manager.cpp, as Client::Impl is (scheduler/client_impl.hpp).
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <memory>
@@ -42,9 +44,14 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
   Result<void> kill(const std::string& name);
   Result<void> remove(const std::string& name);
   void handle_event(const Event& event);
+  bool has_store() const { return options_.store != nullptr; }
   std::vector<Call::Reconcile::Task> known_tasks() const;
   const TaskRecord* find(const std::string& name) const;
   std::vector<TaskRecord> records() const;
+
+  Result<void> batch(const std::function<void()>& work);
+  // The client's acknowledgement gate: writes the burst's batch; false holds its acks.
+  bool pass_acknowledgements(std::size_t acknowledgements);
 
   bool all_done() const { return !entries_.empty() && count({Phase::done}) == entries_.size(); }
   ManagerCounters counters() const { return counters_; }
@@ -53,11 +60,10 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
 
  private:
   struct Entry {
-    Entry(TaskSpec s, TaskRecord r)
-        : spec(std::move(s)), record(std::move(r)), backoff(spec.restart.backoff) {}
+    Entry(TaskSpec s, TaskRecord r) : spec(std::move(s)), record(std::move(r)) {}
     TaskSpec spec;
     TaskRecord record;
-    scheduler::Backoff backoff;
+    scheduler::BackoffSequence backoff;  // drawn with the manager's rng_
     bool timed_out = false;
     bool retry_due = false;  // backing off, its retry_at passed: the timer is done with it
     // Since when it could be launched but no offer fitted (see warn_starved).
@@ -66,6 +72,13 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
     std::optional<SteadyClock::time_point> deadline;  // -timeout of the current run
     std::optional<SteadyClock::time_point> last_kill;
     bool unsaved = false;  // the last save failed: the store is behind `record`
+    bool dirty = false;    // changed in the open batch, not written yet
+  };
+
+  using EntryIt = std::map<std::string, Entry>::iterator;
+  // Orders the waiting set by name (map iterators stay valid until their entry is erased).
+  struct NameLess {
+    bool operator()(const EntryIt& a, const EntryIt& b) const { return a->first < b->first; }
   };
 
   // --- reporting and persistence -------------------------------------------------------------
@@ -75,9 +88,21 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
   // Saves the entry; false when the store failed. The caller of an update's handling holds
   // back that update's acknowledgement then: only what is recorded may be acknowledged.
   bool persist(Entry& entry);
+  // Writes the open batch (every dirty entry, the removals) in one TaskStore::write_tasks;
+  // false when that failed (the entries stay `unsaved`, to be written again).
+  bool flush();
+  // After a change made in a batch outside of the client's delivery (a test's direct
+  // handle_event): the batch is written on the next turn even without a gate call.
+  void post_flush();
+  // Keeps the per-phase counts and the waiting set in step: -1 before `entry` changes its
+  // phase or kill_requested, +1 after (and on insert / erase).
+  void account(const Entry& entry, int sign);
+  void change_phase(Entry& entry, Phase phase);
   void on_store_failure(const std::string& name, const Error& error);
   void log(scheduler::LogLevel level, std::string message) const;
   void set_phase(Entry& entry, Phase phase);
+
+  void handle(const Event& event);
 
   // --- offers --------------------------------------------------------------------------------
 
@@ -92,6 +117,8 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
                                         bool& unmatched);
 
   void on_offers(const mesos::v1::scheduler::Event::Offers& offers);
+  // A launch whose record could not be written goes back to pending; its ACCEPT is not sent.
+  void undo_launch(const std::string& name, const std::string& why);
 
   // The ACCEPT carrying these launches failed. Rejected by the master: nothing was launched, so
   // the tasks wait for another offer. No answer: the master may have launched them, so ask it
@@ -138,7 +165,10 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
 
   // --- the one timer: relaunch backoffs, task timeouts, a deferred REVIVE ---------------------
 
+  // Walks every task for the earliest wake-up (load, and after each firing).
   void arm_timer();
+  // A new wake-up at `when` (none: nothing): O(1), the timer only moves earlier.
+  void arm_at(std::optional<SteadyClock::time_point> when);
   void on_timer();
 
   scheduler::Client& client_;
@@ -146,6 +176,19 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
   ChangeHandler on_change_;
   std::map<std::string, Entry> entries_;  // by name: launch order is name order, deterministic
   std::map<std::string, std::string> by_task_id_;
+  // Per-phase counts, and the tasks that may wait for an offer (pending or backing off, not
+  // killed), so that offers, add() and want_offers() do not walk every task.
+  std::array<std::size_t, 5> phase_counts_{};
+  std::set<EntryIt, NameLess> waiting_;
+  std::uint64_t waiting_changes_ = 0;  // inserts and erases in waiting_ (a walk's iterator)
+  // The open batch: while batch_depth_ > 0 (handle_event, batch(), on_offers), saves only mark
+  // entries dirty; flush() writes them. batch_failed_: a write of the current burst failed.
+  int batch_depth_ = 0;
+  std::vector<std::string> dirty_;
+  std::vector<std::string> removed_;
+  bool batch_failed_ = false;
+  bool bursting_ = false;  // events were handled since the client's last gate call
+  bool flush_posted_ = false;
   boost::asio::steady_timer timer_;
   std::optional<SteadyClock::time_point> armed_for_;
   std::optional<SteadyClock::time_point> last_revive_;

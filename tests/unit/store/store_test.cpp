@@ -204,6 +204,30 @@ TEST_CASE("store: a TaskManager saves its tasks and a new one adopts them", "[st
   CHECK(second.pending() == 1);
 }
 
+TEST_CASE("store: write_tasks saves and removes a batch in one transaction", "[store]") {
+  auto store = SqliteStore::open(":memory:");
+  REQUIRE(store.has_value());
+  auto web = full_spec();
+  tasks::TaskRecord web_record;
+  web_record.name = web.name;
+  REQUIRE((*store)->save_task(web, web_record).has_value());
+  auto batch = full_spec();
+  batch.name = "batch";
+  tasks::TaskRecord batch_record;
+  batch_record.name = "batch";
+  batch_record.phase = tasks::Phase::launched;
+  batch_record.task_id = "batch.1";
+  REQUIRE((*store)
+              ->write_tasks({{nullptr, nullptr, web.name}, {&batch, &batch_record, batch.name}})
+              .has_value());
+  auto saved = (*store)->load_tasks();
+  REQUIRE(saved.has_value());
+  REQUIRE(saved->size() == 1);
+  CHECK(saved->at(0).first.name == "batch");
+  CHECK(saved->at(0).second.phase == tasks::Phase::launched);
+  CHECK(saved->at(0).second.task_id == "batch.1");
+}
+
 TEST_CASE("store: a spec missing a proto2-required field is saved, not fatal", "[store]") {
   auto store = SqliteStore::open(":memory:");
   REQUIRE(store.has_value());

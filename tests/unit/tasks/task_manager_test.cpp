@@ -539,11 +539,13 @@ TEST_CASE("tasks: an update whose save failed is not acknowledged, the re-sent o
   CHECK(store.saved.at("job").second.last_outcome == mesos::v1::TASK_FINISHED);
   CHECK(h.manager->find("job")->launches == 1);
 
-  // A store that stays broken ends the session through on_fatal, once.
+  // A store that stays broken ends the session through on_fatal, once. (Updates that arrive
+  // together are one write, so each is sent after the previous one failed.)
   store.broken = true;
-  for (int i = 0; i < 4; ++i)
+  for (std::uint64_t errors = 3; errors <= 6; ++errors) {
     h.status(id, mesos::v1::TASK_FINISHED, std::nullopt, "uuid-1");
-  REQUIRE(run_until(h.io, [&] { return h.manager->counters().store_errors == 6; }));
+    REQUIRE(run_until(h.io, [&] { return h.manager->counters().store_errors == errors; }));
+  }
   REQUIRE(fatal.size() == 1);
   CHECK_THAT(fatal[0], Catch::Contains("3 times in a row") && Catch::Contains("disk full"));
 }
@@ -852,9 +854,15 @@ TEST_CASE("tasks: a repeated state of the active run is not written again unless
   REQUIRE(run_until(h.io, [&] { return h.calls(Call::ACKNOWLEDGE).size() == 1; }));
   const int saves = store.saves;
   CHECK(store.saved.at("svc").second.state == mesos::v1::TASK_RUNNING);
-  h.status(id, mesos::v1::TASK_RUNNING, mesos::v1::TaskStatus::REASON_RECONCILIATION);
-  h.status(id, mesos::v1::TASK_RUNNING, mesos::v1::TaskStatus::REASON_RECONCILIATION);
-  h.status(id, mesos::v1::TASK_RUNNING, std::nullopt, "u-2");
+  // One at a time: updates that arrive together are one write anyway.
+  auto updates = [&] { return h.client->counters().events["UPDATE"]; };
+  for (auto reason : {std::optional(mesos::v1::TaskStatus::REASON_RECONCILIATION),
+                      std::optional(mesos::v1::TaskStatus::REASON_RECONCILIATION),
+                      std::optional<mesos::v1::TaskStatus::Reason>()}) {
+    const auto seen = updates();
+    h.status(id, mesos::v1::TASK_RUNNING, reason, reason ? "" : "u-2");
+    REQUIRE(run_until(h.io, [&] { return updates() == seen + 1; }));
+  }
   REQUIRE(run_until(h.io, [&] { return h.calls(Call::ACKNOWLEDGE).size() == 2; }));
   // The reason changed once (REASON_RECONCILIATION), then back: two writes, not three.
   CHECK(store.saves == saves + 2);
@@ -953,4 +961,119 @@ TEST_CASE("tasks: a live run of a known task that is not its current run is kill
   REQUIRE(run_until(h.io, [&] { return h.phase("job") == Phase::done; }));
   CHECK(h.calls(Call::KILL).size() == 1);
   CHECK(h.manager->counters().orphans_killed == 1);
+}
+
+// Acknowledge only what is saved, and launch only what is saved: the writes of the updates that
+// arrive together are one batch, written before any of their acknowledgements is sent, and a
+// launch is written before its ACCEPT.
+TEST_CASE("tasks: a burst of updates is one store write, made before its acknowledgements",
+          "[tasks]") {
+  struct BatchStore : FlakyStore {
+    heatblast::scheduler::Client* client = nullptr;
+    // Per write_tasks: how many tasks, and the acknowledgements the client had sent by then.
+    std::vector<std::pair<std::size_t, std::uint64_t>> batches;
+    heatblast::Result<void> write_tasks(const std::vector<Write>& writes) override {
+      batches.emplace_back(writes.size(), client->counters().acknowledgements);
+      return TaskStore::write_tasks(writes);
+    }
+  } store;
+  auto options = fast();
+  options.store = &store;
+  Harness h(options);
+  store.client = h.client.get();
+  h.manager->batch([&] {
+    for (const char* name : {"a", "b", "c"})
+      REQUIRE(h.manager->add(spec(name)).has_value());
+  });
+  // batch(): the three adds were one write.
+  REQUIRE(store.batches.size() == 1);
+  CHECK(store.batches[0].first == 3);
+  CHECK(store.saved.size() == 3);
+  h.subscribe();
+
+  // The launches of one offer: one write, before the ACCEPT.
+  h.offer(4, 4096);
+  const auto tasks = h.launched(1);
+  REQUIRE(tasks.size() == 3);
+  REQUIRE(store.batches.size() == 2);
+  CHECK(store.batches[1].first == 3);
+  for (const char* name : {"a", "b", "c"})
+    CHECK(store.saved.at(name).second.phase == Phase::launched);
+
+  // Three updates in one write to the socket, so in one read: one write to the store, and the
+  // acknowledgements only after it.
+  std::string bytes;
+  int n = 0;
+  for (const auto& task : tasks) {
+    Event e;
+    e.set_type(Event::UPDATE);
+    auto* s = e.mutable_update()->mutable_status();
+    *s->mutable_task_id() = task.task_id();
+    s->mutable_agent_id()->set_value("a1");
+    s->set_state(mesos::v1::TASK_RUNNING);
+    s->set_uuid("uuid-" + std::to_string(++n));
+    std::string record;
+    heatblast::MessageCodec(h.master.stream_type).encode(e, record);
+    heatblast::recordio_append(bytes, record);
+  }
+  const std::uint64_t acks_before = h.client->counters().acknowledgements;
+  REQUIRE(h.master.send_raw(bytes));
+  REQUIRE(run_until(h.io, [&] { return h.calls(Call::ACKNOWLEDGE).size() == 3; }));
+  REQUIRE(store.batches.size() == 3);
+  CHECK(store.batches[2].first == 3);
+  CHECK(store.batches[2].second == acks_before);  // no acknowledgement went out before it
+  for (const char* name : {"a", "b", "c"})
+    CHECK(store.saved.at(name).second.state == mesos::v1::TASK_RUNNING);
+
+  // The same burst while the store fails: nothing acknowledged, all three held.
+  const std::uint64_t held = h.client->counters().acknowledgements_held;
+  store.broken = true;
+  std::string again;
+  n = 0;
+  for (const auto& task : tasks) {
+    Event e;
+    e.set_type(Event::UPDATE);
+    auto* s = e.mutable_update()->mutable_status();
+    *s->mutable_task_id() = task.task_id();
+    s->mutable_agent_id()->set_value("a1");
+    s->set_state(mesos::v1::TASK_FINISHED);
+    s->set_uuid("uuid-f" + std::to_string(++n));
+    std::string record;
+    heatblast::MessageCodec(h.master.stream_type).encode(e, record);
+    heatblast::recordio_append(again, record);
+  }
+  REQUIRE(h.master.send_raw(again));
+  REQUIRE(run_until(h.io, [&] { return h.client->counters().acknowledgements_held == held + 3; }));
+  heatblast::testing::run_ready(h.io);
+  CHECK(h.calls(Call::ACKNOWLEDGE).size() == 3);
+  CHECK(h.manager->counters().acknowledgements_held == 3);
+  CHECK(h.manager->counters().store_errors == 1);
+  CHECK(store.saved.at("a").second.state == mesos::v1::TASK_RUNNING);
+}
+
+TEST_CASE("tasks: a launch whose record cannot be written is not sent", "[tasks]") {
+  FlakyStore store;
+  auto options = fast();
+  options.store = &store;
+  Harness h(options);
+  REQUIRE(h.manager->add(spec("job")).has_value());
+  h.subscribe();
+  store.broken = true;
+  h.offer(2, 1024);
+  REQUIRE(run_until(h.io, [&] { return !h.calls(Call::DECLINE).empty(); }));
+  heatblast::testing::run_ready(h.io);
+  CHECK(h.calls(Call::ACCEPT).empty());
+  CHECK(h.phase("job") == Phase::pending);
+  CHECK(h.manager->find("job")->launches == 0);
+  CHECK(h.manager->find("job")->task_id.empty());
+  CHECK(store.saved.at("job").second.phase == Phase::pending);
+  CHECK(h.manager->counters().store_errors == 1);
+
+  // The store is back: the next offer launches it, written first.
+  store.broken = false;
+  h.offer(2, 1024);
+  const auto tasks = h.launched(1);
+  REQUIRE(tasks.size() == 1);
+  CHECK(store.saved.at("job").second.phase == Phase::launched);
+  CHECK(store.saved.at("job").second.task_id == tasks[0].task_id().value());
 }
