@@ -21,6 +21,15 @@ function(heatblast_warnings target)
   if(HEATBLAST_SANITIZE)
     target_compile_options(${target} PRIVATE -fsanitize=${HEATBLAST_SANITIZE} -fno-omit-frame-pointer)
     target_link_options(${target} PRIVATE -fsanitize=${HEATBLAST_SANITIZE})
+    if(HEATBLAST_SANITIZE MATCHES "undefined")
+      # Undefined behaviour aborts, as an ASan report does: a test or fuzzer then fails even in
+      # a child process whose environment has no UBSAN_OPTIONS=halt_on_error=1. Except
+      # pointer-overflow, which RapidJSON's own header commits on every parse: it stays
+      # recoverable so that cmake/ubsan-suppressions.txt can name that one place (with
+      # halt_on_error=1 any other report still halts).
+      target_compile_options(${target} PRIVATE -fno-sanitize-recover=undefined
+                                               -fsanitize-recover=pointer-overflow)
+    endif()
   endif()
   if(HEATBLAST_FUZZ)
     target_compile_options(${target} PRIVATE -fsanitize=fuzzer-no-link)

@@ -12,8 +12,8 @@ packages=(
   libssl-dev  # load-worker's https:// target (Boost.Asio's TLS)
   tar unzip zip gzip  # local-master's fetcher unpacks archives with them; zip: its tests
   libzookeeper-mt-dev zookeeper  # zk:// detection; its tests run a real ZooKeeper server
-  # Not needed by the default build; the opt-in libFuzzer build (-DHEATBLAST_FUZZ=ON,
-  # tests/fuzz/run.sh) also needs: clang libclang-rt-14-dev
+  # The sanitizer and libFuzzer build (quickstart.sh sanitize, which CI runs; tests/fuzz/run.sh)
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -1,5 +1,7 @@
 #include "job.hpp"
 
+#include <utility>
+
 #include "json_util.hpp"
 
 namespace heatblast::samza {
@@ -95,7 +97,7 @@ Result<Job> job_from_json(std::string_view text) {
   job.degraded =
       doc->HasMember("degraded") && (*doc)["degraded"].IsBool() && (*doc)["degraded"].GetBool();
   job.generation = (*doc)["generation"].GetInt();
-  for (const auto& member : (*doc)["containers"].GetObject()) {
+  for (const auto& member : std::as_const((*doc)["containers"]).GetObject()) {
     if (!member.value.IsInt()) return bad();
     job.container_generation[std::string(json::view(member.name))] = member.value.GetInt();
   }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <set>
+#include <utility>
 
 #include "json_util.hpp"
 
@@ -210,7 +211,7 @@ Result<void> normalize_container(const std::string& key, Value& container, Alloc
   if (!container.HasMember("tasks") || !container["tasks"].IsObject()) {
     return bad(fmt::format("'{}.tasks' must be an object", where));
   }
-  for (auto& member : container["tasks"].GetObject()) {
+  for (auto& member : json::members(container["tasks"])) {
     const std::string name(json::view(member.name));
     if (!task_names.insert(name).second) {
       return bad(fmt::format("task \"{}\" is in more than one container", name));
@@ -247,7 +248,7 @@ Result<JobModel> normalize_model(Document& doc) {
   JobModel model;
   std::set<int> ids;
   std::set<std::string> task_names;
-  for (auto& member : doc["containers"].GetObject()) {
+  for (auto& member : json::members(doc["containers"])) {
     const std::string key(json::view(member.name));
     if (!is_index(key)) return bad(fmt::format("container key \"{}\" is not a number", key));
     ids.insert(std::stoi(key));
@@ -386,7 +387,7 @@ Result<Submission> parse_submission(std::string_view body) {
   }
   out.spec.name = *name;
   const bool heatblast = is_samza_job_config(*doc);
-  for (const auto& member : doc->GetObject()) {
+  for (const auto& member : std::as_const(*doc).GetObject()) {
     const std::string_view key = json::view(member.name);
     if (key == "jobName" || (heatblast && (key == "samzaContainerIdToSSPTaskNames" ||
                                            key == "samzaTaskNameToChangeLogPartitionMapping"))) {
@@ -412,7 +413,7 @@ Result<JobSpec> apply_update(const JobSpec& current, std::string_view body) {
   if (!doc) return tl::unexpected(doc.error());
   if (!doc->IsObject()) return bad("the body must be a JSON object");
   JobSpec spec = current;
-  for (const auto& member : doc->GetObject()) {
+  for (const auto& member : std::as_const(*doc).GetObject()) {
     const std::string_view key = json::view(member.name);
     if (key == "jobName") {
       if (!member.value.IsString() || json::view(member.value) != current.name) {

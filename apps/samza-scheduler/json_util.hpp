@@ -2,6 +2,7 @@
 // field access that names the field on failure, and serialising a value.
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -34,6 +35,12 @@ inline std::string to_string(const rapidjson::Value& value) {
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
   value.Accept(writer);
   return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+// An object's members to change in a range-for. RapidJSON's own range (GetObject()) compares
+// its mutable iterators with an operator!= that C++20 finds ambiguous (clang warns).
+inline std::span<rapidjson::Value::Member> members(rapidjson::Value& object) {
+  return {object.MemberBegin().operator->(), object.MemberCount()};
 }
 
 inline std::string_view view(const rapidjson::Value& value) {

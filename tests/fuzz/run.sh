@@ -25,7 +25,7 @@ fi
 cmake --build "$build" -j "$jobs" --target $(printf 'fuzz_%s ' "${targets[@]}")
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1:suppressions=$root/cmake/ubsan-suppressions.txt}"
 failed=()
 printf '%-14s %10s %8s %8s %8s %6s\n' target execs execs/s cov ft corpus
 for target in "${targets[@]}"; do

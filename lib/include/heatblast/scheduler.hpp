@@ -103,6 +103,10 @@ struct Options {
 
   // Acknowledge every UPDATE / UPDATE_OPERATION_STATUS that carries a uuid, right after
   // Handlers::on_event returned for it. When false the application calls acknowledge() itself.
+  // An automatic acknowledgement not yet answered when the connection drops is sent again
+  // after the next SUBSCRIBED of the same framework (first, before calls made from then on):
+  // the master would otherwise send the update again only after its retry interval (10 s
+  // doubling to 10 min in Mesos), and one it already had is ignored.
   bool auto_acknowledge = true;
   // After every (re)subscribe: an implicit RECONCILE, and an explicit one for the tasks that
   // Handlers::known_tasks reports, retried with backoff until each has an answer.

@@ -240,6 +240,9 @@ void Client::Impl::stop(std::string_view reason) {
   // Callers of pending calls learn now, before stop() returns; so do those whose answer was
   // decided but not yet delivered.
   fail_calls(errc::stopped, "the client was stopped");
+  for (const auto& call : carried_acks_)
+    ++call_counts(call).failed;
+  carried_acks_.clear();
   run_completions();
 }
 
@@ -517,9 +520,28 @@ void Client::Impl::on_subscribed(const Event& event) {
                                                current_.authority()));
   if (generation != generation_) return;
   arm_heartbeat_watchdog();
+  resend_carried_acks();
   if (handlers_.on_event) handlers_.on_event(event);
   if (generation != generation_) return;
   reconcile_after_subscribe();
+}
+
+void Client::Impl::resend_carried_acks() {
+  std::deque<Call> acks;
+  acks.swap(carried_acks_);
+  for (auto& call : acks) {
+    // A framework that is not the one they were for (a new id) has nothing to acknowledge.
+    if (call.framework_id().value() != framework_id_->value()) {
+      ++call_counts(call).failed;
+      continue;
+    }
+    if (calls_.size() >= options_.max_queued_calls) {
+      ++call_counts(call).failed;
+      continue;
+    }
+    calls_.push_back(PendingCall{std::move(call), {}});
+  }
+  pump_calls();
 }
 
 void Client::Impl::on_error_event(const Event& event) {
@@ -906,6 +928,17 @@ void Client::Impl::fail_calls(errc code, std::string_view reason) {
     in_flight_.reset();
   }
   for (auto& call : failing) {
+    const auto type = call.call.type();
+    if (code != errc::stopped && !call.done &&
+        (type == Call::ACKNOWLEDGE || type == Call::ACKNOWLEDGE_OPERATION_STATUS)) {
+      // An automatic acknowledgement: still owed after a reconnect (see Options).
+      carried_acks_.push_back(std::move(call.call));
+      if (carried_acks_.size() > options_.max_queued_calls) {
+        ++call_counts(carried_acks_.front()).failed;
+        carried_acks_.pop_front();
+      }
+      continue;
+    }
     ++call_counts(call.call).failed;
     if (!call.done) continue;
     Error error(code, fmt::format("'{}' not completed: {}", call_type_name(call.call), reason));

@@ -80,6 +80,7 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   void on_stream_end(std::uint64_t generation, Result<void> end);
   bool on_event(std::uint64_t generation, const Event& event);
   void on_subscribed(const Event& event);
+  void resend_carried_acks();
   void on_error_event(const Event& event);
   void after_update(const Event& event, bool held);
 
@@ -170,6 +171,8 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   bool queue_full_logged_ = false;
   std::optional<PendingCall> in_flight_;
   http::RequestId call_request_ = 0;
+  // Automatic acknowledgements the last connection did not complete; sent after SUBSCRIBED.
+  std::deque<Call> carried_acks_;  // at most Options::max_queued_calls
 
   Counters counters_;
 };

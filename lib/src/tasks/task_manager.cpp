@@ -837,8 +837,22 @@ void TaskManager::Impl::kill_if_orphan(const mesos::v1::TaskStatus& status) {
   const std::string& task_id = status.task_id().value();
   if (is_terminal(status.state())) {
     orphans_killed_.erase(task_id);
+    // Without a uuid (a reconciliation answer: the run's latest state) the master may still
+    // re-send the run's earlier, unacknowledged updates; with one, this is its last update.
+    if (status.has_uuid()) {
+      ended_runs_.erase(task_id);
+    } else if (ended_runs_.insert(task_id).second) {
+      ended_order_.push_back(task_id);
+    }
+    while (ended_order_.size() > kMaxEndedRuns) {
+      ended_runs_.erase(ended_order_.front());
+      ended_order_.pop_front();
+    }
     return;
   }
+  // A STARTING or RUNNING re-sent for a run known to have ended: nothing to kill. Killing it
+  // anyway costs a call per re-send, and hundreds of them queued ahead of acknowledgements.
+  if (ended_runs_.contains(task_id)) return;
   const auto dot = task_id.rfind('.');
   constexpr std::size_t kSuffix = 16;  // task_info() names runs "<name>.<16 hex digits>"
   if (dot == std::string::npos || task_id.size() - dot - 1 != kSuffix ||

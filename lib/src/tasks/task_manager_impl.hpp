@@ -5,6 +5,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <initializer_list>
 #include <map>
@@ -13,6 +14,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include <boost/asio/steady_timer.hpp>
@@ -207,6 +209,12 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
   mesos::v1::scheduler::Event::Offers held_offers_;
   // Orphan runs a KILL was sent for in this subscription (a dying one reports more states).
   std::set<std::string> orphans_killed_;
+  // Runs not current that a reconciliation answer reported ended (kept across subscriptions:
+  // that stays true), until their last update; the oldest beyond kMaxEndedRuns are forgotten
+  // (a run whose last update never comes then costs one needless KILL at most per re-send).
+  static constexpr std::size_t kMaxEndedRuns = 65536;
+  std::unordered_set<std::string> ended_runs_;
+  std::deque<std::string> ended_order_;
 };
 
 }  // namespace heatblast::tasks

@@ -162,7 +162,9 @@ Result<MasterAddress> master_address_from_json(std::string_view json) {
     return static_cast<std::uint16_t>(*p);
   };
 
-  if (auto addr = doc.FindMember("address"); addr != doc.MemberEnd() && addr->value.IsObject()) {
+  // Const iterators: comparing rapidjson's mutable ones is ambiguous in C++20 (clang warns).
+  const rapidjson::Value& root = doc;
+  if (auto addr = root.FindMember("address"); addr != root.MemberEnd() && addr->value.IsObject()) {
     const auto& a = addr->value;
     if (auto port = port_from(a)) {
       if (auto ip = string_of(a, "ip")) return MasterAddress{*ip, *port};

@@ -883,7 +883,9 @@ TEST_CASE("failover: a resubscribe keeps tasks, the old stream gets 'Framework f
   Call revive;
   revive.set_type(Call::REVIVE);
   CHECK(h.call(first, revive).status == 400);
-  const auto* task = find_task(h.master->snapshot(), "t1");
+  // The task points into the snapshot: it must outlive the checks (ASan found it dangling).
+  const auto snapshot = h.master->snapshot();
+  const auto* task = find_task(snapshot, "t1");
   REQUIRE(task != nullptr);
   CHECK(task->state == mesos::v1::TASK_RUNNING);
   CHECK(h.master->snapshot().frameworks[0].name == "fw renamed");

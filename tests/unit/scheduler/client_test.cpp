@@ -605,6 +605,44 @@ TEST_CASE("client: a handler can hold back an update's acknowledgement", "[sched
 }
 
 TEST_CASE(
+    "client: acknowledgements a dropped connection did not complete are sent after "
+    "the next SUBSCRIBED",
+    "[scheduler]") {
+  Harness h;
+  REQUIRE(h.client->start().has_value());
+  REQUIRE(h.subscribed());
+  REQUIRE(run_until(h.io, [&] { return !h.master.calls_of_type(Call::RECONCILE).empty(); }));
+  heatblast::testing::run_ready(h.io);
+  // The first acknowledgement stays unanswered, the second waits behind it; then the stream
+  // drops.
+  h.master.hold_next_call = true;
+  h.master.send(update("t1", mesos::v1::TASK_RUNNING, "u-1"));
+  h.master.send(update("t2", mesos::v1::TASK_FINISHED, "u-2"));
+  REQUIRE(run_until(h.io, [&] { return h.master.held_call.has_value(); }));
+  REQUIRE(run_until(h.io, [&] { return h.count(Event::UPDATE) == 2; }));
+  h.master.stream.close();
+  REQUIRE(run_until(h.io, [&] { return h.master.subscribes.size() == 2; }));
+  auto on_second_stream = [&] {
+    std::vector<FakeMaster::ReceivedCall> out;
+    for (const auto& c : h.master.calls) {
+      if (heatblast::http::find_header(c.headers, "Mesos-Stream-Id") == "stream-2")
+        out.push_back(c);
+    }
+    return out;
+  };
+  REQUIRE(run_until(h.io, [&] { return on_second_stream().size() >= 3; }));
+  const auto calls = on_second_stream();
+  // Both, in their order, before what the new subscription sends (its RECONCILE).
+  CHECK(calls[0].call.type() == Call::ACKNOWLEDGE);
+  CHECK(calls[0].call.acknowledge().uuid() == "u-1");
+  CHECK(calls[1].call.type() == Call::ACKNOWLEDGE);
+  CHECK(calls[1].call.acknowledge().uuid() == "u-2");
+  CHECK(calls[1].call.framework_id().value() == "fw-1");
+  CHECK(calls[2].call.type() == Call::RECONCILE);
+  CHECK(h.client->counters().calls.at("ACKNOWLEDGE").failed == 0);
+}
+
+TEST_CASE(
     "client: give_up_after ends the session when no master answers; failures logged "
     "at a readable rate",
     "[scheduler]") {
