@@ -178,6 +178,7 @@ class Allocator {
   double dominant_share(const std::string& framework_id,
                         const std::map<std::string, double>& cluster) const;
   std::map<std::string, double> cluster_totals() const;
+  std::vector<std::string> offer_order(const std::map<std::string, double>& cluster) const;
   mesos::v1::Offer make_offer(const std::string& framework_id, const FrameworkAllocation& fw,
                               const Agent& agent, const std::string& role,
                               const Resources& resources);

@@ -287,6 +287,7 @@ Result<void> Master::recover(TimePoint now) {
 
     auto [tit, inserted] = framework.tasks.emplace(task_id, std::move(task));
     Task& restored = tit->second;
+    watch_task(record.framework_id, restored);
     if (restored.ended) continue;
     allocator_->restore_use(record.framework_id, restored.agent_id.value(), restored.resources);
     containers_[restored.container_id] = {record.framework_id, task_id};
@@ -808,6 +809,25 @@ void Master::forward_front(Framework& framework, Task& task, TimePoint now) {
                              ? options_.status_update_retry_min
                              : std::min(task.updates.backoff * 2, options_.status_update_retry_max);
   task.updates.next_retry = now + task.updates.backoff;
+  watch_task(framework.info.id().value(), task);
+}
+
+void Master::watch_task(const std::string& framework_id, const Task& task) {
+  const std::string& task_id = task.info.task_id().value();
+  if (task.updates.next_retry)
+    task_deadlines_.emplace(*task.updates.next_retry, std::pair{framework_id, task_id});
+  if (task.escalate_at && !task.ended)
+    task_deadlines_.emplace(*task.escalate_at, std::pair{framework_id, task_id});
+}
+
+bool Master::task_due_at(const std::string& framework_id, const std::string& task_id,
+                         TimePoint at) const {
+  auto fit = frameworks_.find(framework_id);
+  if (fit == frameworks_.end()) return false;
+  auto tit = fit->second.tasks.find(task_id);
+  if (tit == fit->second.tasks.end()) return false;
+  const Task& task = tit->second;
+  return task.updates.next_retry == at || (!task.ended && task.escalate_at == at);
 }
 
 void Master::acknowledge(Framework& framework, const Call::Acknowledge& ack, TimePoint now) {
@@ -1031,6 +1051,7 @@ void Master::kill_one(Framework& framework, Task& task,
     task.killed = true;
     task.kill_started = now;
     task.escalate_at = now + grace;
+    watch_task(framework.info.id().value(), task);
     if (has_capability(framework.info, Capability::TASK_KILLING_STATE)) {
       send_task_status(framework, task, mesos::v1::TASK_KILLING, TaskStatus::SOURCE_EXECUTOR,
                        std::nullopt, "", now);
@@ -1042,6 +1063,7 @@ void Master::kill_one(Framework& framework, Task& task,
   // A repeated kill may shorten the grace period, never lengthen it (as the command executor).
   if (task.escalate_at && task.kill_started + grace < *task.escalate_at) {
     task.escalate_at = std::max(now, task.kill_started + grace);
+    watch_task(framework.info.id().value(), task);
   }
 }
 
@@ -1207,12 +1229,25 @@ void Master::advance(TimePoint now) {
   for (const auto& event : runner_.poll(now))
     on_task_event(event, now);
 
-  for (auto& [id, framework] : frameworks_) {
-    for (auto& [task_id, task] : framework.tasks) {
-      if (task.escalate_at && *task.escalate_at <= now && !task.ended) {
-        task.escalate_at.reset();
-        runner_.signal(task.container_id, TaskSignal::kill, now);
-      }
+  // The tasks with a deadline due; each is checked against its task below.
+  std::set<std::pair<std::string, std::string>> due;
+  while (!task_deadlines_.empty() && task_deadlines_.begin()->first <= now) {
+    due.insert(std::move(task_deadlines_.begin()->second));
+    task_deadlines_.erase(task_deadlines_.begin());
+  }
+  auto find_task =
+      [this](const std::pair<std::string, std::string>& key) -> std::pair<Framework*, Task*> {
+    auto fit = frameworks_.find(key.first);
+    if (fit == frameworks_.end()) return {nullptr, nullptr};
+    auto tit = fit->second.tasks.find(key.second);
+    if (tit == fit->second.tasks.end()) return {nullptr, nullptr};
+    return {&fit->second, &tit->second};
+  };
+  for (const auto& key : due) {
+    auto [framework, task] = find_task(key);
+    if (task != nullptr && task->escalate_at && *task->escalate_at <= now && !task->ended) {
+      task->escalate_at.reset();
+      runner_.signal(task->container_id, TaskSignal::kill, now);
     }
   }
   for (auto it = orphans_.begin(); it != orphans_.end();) {
@@ -1236,11 +1271,10 @@ void Master::advance(TimePoint now) {
 
   rescind(allocator_->expire(now));
 
-  for (auto& [id, framework] : frameworks_) {
-    for (auto& [task_id, task] : framework.tasks) {
-      if (task.updates.next_retry && *task.updates.next_retry <= now) {
-        forward_front(framework, task, now);
-      }
+  for (const auto& key : due) {
+    auto [framework, task] = find_task(key);
+    if (task != nullptr && task->updates.next_retry && *task->updates.next_retry <= now) {
+      forward_front(*framework, *task, now);
     }
   }
 
@@ -1290,10 +1324,14 @@ std::optional<TimePoint> Master::next_deadline() const {
     } else {
       deadline = earliest(deadline, framework.failover_deadline);
     }
-    for (const auto& [task_id, task] : framework.tasks) {
-      deadline = earliest(deadline, task.updates.next_retry);
-      if (!task.ended) deadline = earliest(deadline, task.escalate_at);
+  }
+  while (!task_deadlines_.empty()) {
+    const auto& [at, key] = *task_deadlines_.begin();
+    if (task_due_at(key.first, key.second, at)) {
+      deadline = earliest(deadline, at);
+      break;
     }
+    task_deadlines_.erase(task_deadlines_.begin());
   }
   return deadline;
 }
@@ -1411,7 +1449,7 @@ TaskSnapshot Master::task_snapshot(const Framework& framework, const Task& task)
   return view;
 }
 
-MasterSnapshot Master::snapshot() const {
+MasterSnapshot Master::snapshot(bool with_tasks) const {
   MasterSnapshot snapshot;
   snapshot.master_info = master_info_;
   snapshot.start_time = start_time_;
@@ -1434,9 +1472,14 @@ MasterSnapshot Master::snapshot() const {
     view.failover_timeout_seconds = framework.info.failover_timeout();
     view.failover_deadline = framework.failover_deadline;
     view.registered_time = framework.registered_time;
-    for (const auto& [task_id, task] : framework.tasks)
-      view.tasks.push_back(task_snapshot(framework, task));
-    view.completed_tasks.assign(framework.completed_tasks.begin(), framework.completed_tasks.end());
+    for (const auto& [task_id, task] : framework.tasks) {
+      if (!is_terminal(task.latest.state())) ++snapshot.live_task_states[task.latest.state()];
+      if (with_tasks) view.tasks.push_back(task_snapshot(framework, task));
+    }
+    if (with_tasks) {
+      view.completed_tasks.assign(framework.completed_tasks.begin(),
+                                  framework.completed_tasks.end());
+    }
     for (const auto& [executor_id, executor] : framework.executors) {
       if (!executor.live_tasks.empty()) view.executors.push_back(executor.info);
     }

@@ -190,6 +190,9 @@ struct MasterSnapshot {
   // Counts a Mesos master keeps as metrics, by metric name without "master/" (e.g.
   // "messages_decline_offers", "tasks_finished", "valid_status_update_acknowledgements").
   std::map<std::string, std::uint64_t> counters;
+  // Live (non-terminal) tasks of all frameworks by state; filled even when the snapshot leaves
+  // out the tasks themselves, so that /metrics/snapshot stays cheap with many tasks.
+  std::map<mesos::v1::TaskState, std::size_t> live_task_states;
 };
 
 // The address and path of an agent's endpoints as a Mesos master reports them in
@@ -257,7 +260,9 @@ class Master {
   // for): MasterInfo and the agents' address in offers and /state take it. Call after `start`
   // and before the first `advance`.
   void set_listen_port(std::uint16_t port);
-  MasterSnapshot snapshot() const;
+  // with_tasks false leaves FrameworkSnapshot::tasks and completed_tasks empty (the counts in
+  // live_task_states remain): copying every task is what made a metrics poll cost milliseconds.
+  MasterSnapshot snapshot(bool with_tasks = true) const;
   std::string state_json() const { return render_state_json(snapshot()); }
 
  private:
@@ -365,6 +370,10 @@ class Master {
                         std::optional<mesos::v1::TaskStatus::Reason> reason,
                         const std::string& message, TimePoint now);
   void forward_front(Framework& framework, Task& task, TimePoint now);
+  // Indexes the task's current next_retry and escalate_at (call after setting either).
+  void watch_task(const std::string& framework_id, const Task& task);
+  // Whether `at` is still one of the task's deadlines (an index entry may be outdated).
+  bool task_due_at(const std::string& framework_id, const std::string& task_id, TimePoint at) const;
   void task_ended(Framework& framework, Task& task, TimePoint now);
   // Kills a task (and, for a task group, every live task of the group, as the default
   // executor does).
@@ -415,6 +424,11 @@ class Master {
   std::map<std::string, std::pair<std::string, std::string>> containers_;
   // Processes of removed frameworks' tasks, SIGTERMed, with their SIGKILL deadline.
   std::map<std::string, TimePoint> orphans_;
+  // (deadline, framework id, task id) for every next_retry and escalate_at set: walking all
+  // tasks for them after every call cost O(tasks) per call. Entries are not removed when the
+  // deadline changes or the task goes; whoever reads one checks it against the task
+  // (next_deadline, a const method, drops outdated entries at the front).
+  mutable std::multimap<TimePoint, std::pair<std::string, std::string>> task_deadlines_;
   bool allocation_pending_ = false;
   TimePoint next_allocation_{};
   std::optional<TimePoint> last_now_;

@@ -622,14 +622,11 @@ std::string metrics_json(const MasterSnapshot& snapshot, TimePoint now) {
   for (const char* state :
        {"finished", "failed", "killed", "lost", "error", "dropped", "gone", "gone_by_operator"})
     set(fmt::format("tasks_{}", state), 0);
-  for (const auto& framework : snapshot.frameworks) {
-    for (const auto& task : framework.tasks) {
-      if (is_terminal(task.state)) continue;
-      std::string name = mesos::v1::TaskState_Name(task.state).substr(5);
-      std::transform(name.begin(), name.end(), name.begin(),
-                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-      metrics["master/tasks_" + name] += 1;
-    }
+  for (const auto& [state, count] : snapshot.live_task_states) {
+    std::string name = mesos::v1::TaskState_Name(state).substr(5);
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    metrics["master/tasks_" + name] += static_cast<double>(count);
   }
 
   for (const char* counter :

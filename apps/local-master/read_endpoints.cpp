@@ -56,7 +56,7 @@ std::optional<EndpointAnswer> serve_read_only(const Master& master,
   if (path == "/version") return json_answer(version_json(master.master_info().version()));
   if (path == "/slave(1)/health") return EndpointAnswer{200, {}, {}};
 
-  const MasterSnapshot snapshot = master.snapshot();
+  const MasterSnapshot snapshot = master.snapshot(path != "/metrics/snapshot");
   if (path == "/master/frameworks") return json_answer(frameworks_json(snapshot, *query));
   if (path == "/master/slaves") return json_answer(slaves_json(snapshot));
   if (path == "/master/tasks") return json_answer(tasks_json(snapshot, *query));
