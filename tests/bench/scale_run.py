@@ -21,6 +21,10 @@ dropped and the leader moved while they run. Prints, per run and as medians:
 
 With --churn K every K-th task runs 3-9 s and ends (soak-scheduler relaunches it), so launches
 go on while the others run; the ramp then waits for the tasks that do not churn.
+
+With --real local-master runs each task as a process (soak-scheduler's `sleep 100000`, sandboxes
+in the run's work directory) instead of --simulate; only the ramp is measured then, and the
+processes are killed at the end (local-master leaves them running to re-adopt them).
 """
 import argparse
 import json
@@ -113,8 +117,10 @@ class Run:
     def start_master(self):
         log = open(os.path.join(self.work, "local-master.log"), "ab")
         per_agent = max(1, -(-self.args.tasks // self.args.agents))  # tasks per agent, rounded up
+        mode = (["--work-dir", os.path.join(self.work, "master")] if self.args.real
+                else ["--simulate"])
         command = [self.args.local_master, "--listen", f"127.0.0.1:{self.port}",
-                   "--replicas", "2", "--enable-fault-injection", "--simulate", "--quiet",
+                   "--replicas", "2", "--enable-fault-injection", *mode, "--quiet",
                    "--agents", str(self.args.agents),
                    "--resources", f"cpus:{per_agent * 0.02 + 1};mem:{per_agent * 16 + 1024}",
                    "--heartbeat-interval", "5", "--allocation-interval",
@@ -190,6 +196,8 @@ class Run:
                   "master_cpu_s": master_cpu,
                   "master_tasks_per_cpu_s": self.args.tasks / max(master_cpu, 1e-9),
                   "rss_kib_per_task": rss / self.args.tasks, "rss_mib": rss / 1024}
+        if self.args.real:
+            return result
         time.sleep(1)
         for name, bodies in (("drop", ["close=clean"]), ("leader", ["leader=1", "leader=0"])):
             times = []
@@ -251,6 +259,20 @@ class Run:
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
+        if self.args.real:
+            self.kill_tasks()
+
+    def kill_tasks(self):
+        """The task processes: those whose working directory is a sandbox of this run."""
+        root = os.path.realpath(self.work) + os.sep
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                if os.readlink(f"/proc/{pid}/cwd").startswith(root):
+                    os.kill(int(pid), 9)
+            except OSError:
+                continue
 
 
 def main():
@@ -263,6 +285,8 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--allocation-interval", type=float, default=0.5)
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--real", action="store_true",
+                        help="real processes instead of --simulate (ramp only)")
     parser.add_argument("--work-dir", help="kept afterwards (default: a temporary one)")
     args = parser.parse_args()
 
