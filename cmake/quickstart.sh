@@ -5,7 +5,8 @@
 #   bash cmake/quickstart.sh sanitize  the same with clang under ASan+UBSan, then the fuzzers
 #                                      (the build goes to ./build-san)
 # All install missing Debian packages first (cmake/install-deps.sh). The build goes to
-# ./build (override with HEATBLAST_BUILD_DIR). Under CI (CI=true) warnings are errors.
+# ./build (override with HEATBLAST_BUILD_DIR). Under CI (CI=true) warnings are errors, and `test`
+# goes on with `sanitize` (the whole suite under ASan+UBSan, then each fuzzer for 20 s).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -20,6 +21,26 @@ configure() {
   [ "${CI:-}" = "true" ] && werror=ON
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DHEATBLAST_WERROR="$werror" "$@"
+}
+
+sanitize() {
+  # One clang build under AddressSanitizer and UBSan (UB aborts: -fno-sanitize-recover), with
+  # libFuzzer's coverage instrumentation: the whole ctest suite, then each fuzz target for
+  # HEATBLAST_FUZZ_SECONDS (20) from its corpus. -O1 (libFuzzer's advice: -O0 runs the tests
+  # and fuzzers much slower under ASan) with line tables only (traces still name file:line,
+  # links are much smaller).
+  san="${HEATBLAST_SANITIZE_BUILD_DIR:-${build}-san}"
+  werror=OFF
+  [ "${CI:-}" = "true" ] && werror=ON
+  cmake -S "$root" -B "$san" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+    -DCMAKE_CXX_FLAGS_DEBUG="-O1 -gline-tables-only" -DCMAKE_CXX_COMPILER=clang++ \
+    -DHEATBLAST_SANITIZE=address,undefined -DHEATBLAST_FUZZ=ON -DHEATBLAST_BUILD_BENCH=OFF \
+    -DHEATBLAST_WERROR="$werror"
+  cmake --build "$san" -j "$jobs"
+  export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
+  export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1:suppressions=$here/ubsan-suppressions.txt}"
+  (cd "$san" && ctest --output-on-failure -j "$jobs" --timeout 900)
+  HEATBLAST_FUZZ_BUILD_DIR="$san" bash "$root/tests/fuzz/run.sh" "${HEATBLAST_FUZZ_SECONDS:-20}"
 }
 
 case "${1:-}" in
@@ -50,41 +71,11 @@ case "${1:-}" in
     configure
     cmake --build "$build" -j "$jobs"
     (cd "$build" && ctest --output-on-failure -j "$jobs" --timeout 900)
-    if [ "${CI:-}" = "true" ] && [ -f "$root/tests/integration/CMakeLists.txt" ]; then
-      # Once per CI run: the integration tests again under AddressSanitizer and UBSan. To be
-      # replaced by `quickstart.sh sanitize` (the whole suite and the fuzzers) once that runs
-      # green end to end.
-      asan="${build}-asan"
-      cmake -S "$root" -B "$asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-        -DHEATBLAST_SANITIZE=address,undefined -DHEATBLAST_BUILD_BENCH=OFF >/dev/null
-      # The scheduler client, etl-scheduler (its zk:// scenario included) and samza-scheduler
-      # against local-master. The newer integration programs (fetcher, ZooKeeper detector,
-      # load-tester, batch-runner) run in the normal build only, until their ASan run is timed.
-      cmake --build "$asan" -j "$jobs" --target integration_scheduler integration_etl integration_samza
-      (cd "$asan" && ASAN_OPTIONS=detect_leaks=1 \
-        UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions=$here/ubsan-suppressions.txt \
-        ctest --output-on-failure -L integration -R '^integration_(scheduler|etl|samza):' \
-          --timeout 900)
-    fi
+    # Once per CI run: the whole suite again under ASan+UBSan, then the fuzzers.
+    if [ "${CI:-}" = "true" ]; then sanitize; fi
     ;;
   sanitize)
-    # One clang build under AddressSanitizer and UBSan (UB aborts: -fno-sanitize-recover), with
-    # libFuzzer's coverage instrumentation: the whole ctest suite, then each fuzz target for
-    # HEATBLAST_FUZZ_SECONDS (20) from its corpus. -O1 (libFuzzer's advice: -O0 runs the tests
-    # and fuzzers much slower under ASan) with line tables only (traces still name file:line,
-    # links are much smaller).
-    san="${HEATBLAST_SANITIZE_BUILD_DIR:-${build}-san}"
-    werror=OFF
-    [ "${CI:-}" = "true" ] && werror=ON
-    cmake -S "$root" -B "$san" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-      -DCMAKE_CXX_FLAGS_DEBUG="-O1 -gline-tables-only" -DCMAKE_CXX_COMPILER=clang++ \
-      -DHEATBLAST_SANITIZE=address,undefined -DHEATBLAST_FUZZ=ON -DHEATBLAST_BUILD_BENCH=OFF \
-      -DHEATBLAST_WERROR="$werror"
-    cmake --build "$san" -j "$jobs"
-    export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
-    export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1:suppressions=$here/ubsan-suppressions.txt}"
-    (cd "$san" && ctest --output-on-failure -j "$jobs" --timeout 900)
-    HEATBLAST_FUZZ_BUILD_DIR="$san" bash "$root/tests/fuzz/run.sh" "${HEATBLAST_FUZZ_SECONDS:-20}"
+    sanitize
     ;;
   *)
     echo "usage: bash cmake/quickstart.sh run|test|sanitize" >&2
