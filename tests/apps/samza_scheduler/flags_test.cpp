@@ -64,9 +64,8 @@ TEST_CASE("flags: the help lists every flag") {
 }
 
 TEST_CASE("flags: --zk takes a whole zk:// URL with a path, and a session timeout") {
-  auto flags = parse_flags({"--zk", "zk://u:p@z1:2181,z2:2181/heatblast/samza",
-                            "--zk-session-timeout", "4"},
-                           "alice");
+  auto flags = parse_flags(
+      {"--zk", "zk://u:p@z1:2181,z2:2181/heatblast/samza", "--zk-session-timeout", "4"}, "alice");
   REQUIRE(flags);
   CHECK(flags->zk == "zk://u:p@z1:2181,z2:2181/heatblast/samza");
   CHECK(flags->zk_session_timeout_seconds == 4);
