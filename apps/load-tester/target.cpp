@@ -41,7 +41,8 @@ int hex_digit(char c) {
   return -1;
 }
 
-// "%40" -> "@"; a '%' not followed by two hex digits stays as it is (libpq rejects such a URL).
+}  // namespace
+
 std::string percent_decode(std::string_view text) {
   std::string out;
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -55,8 +56,6 @@ std::string percent_decode(std::string_view text) {
   }
   return out;
 }
-
-}  // namespace
 
 TargetKind target_kind(std::string_view url) noexcept {
   const auto starts = [url](std::string_view prefix) { return url.rfind(prefix, 0) == 0; };

@@ -52,4 +52,7 @@ struct TargetWithoutPassword {
 };
 TargetWithoutPassword split_password(std::string_view url);
 
+// "%40" -> "@" in a URL's user info; a '%' not followed by two hex digits stays as it is.
+std::string percent_decode(std::string_view text);
+
 }  // namespace heatblast::load
