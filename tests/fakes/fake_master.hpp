@@ -59,6 +59,9 @@ class FakeMaster {
   // When set, the next call gets no answer: its Responder waits in `held_call` for the test.
   bool hold_next_call = false;
   std::optional<http::Responder> held_call;
+  // While set, every call gets no answer: the Responders wait in `held_calls`, in arrival order.
+  bool hold_calls = false;
+  std::vector<http::Responder> held_calls;
   double heartbeat_interval_seconds = 15;
   std::string framework_id = "fw-1";
 
@@ -126,6 +129,10 @@ class FakeMaster {
       return;
     }
     calls.push_back(received);
+    if (hold_calls) {
+      held_calls.push_back(std::move(responder));
+      return;
+    }
     if (hold_next_call) {
       hold_next_call = false;
       held_call = std::move(responder);

@@ -535,13 +535,15 @@ void Client::Impl::resend_carried_acks() {
       ++call_counts(call).failed;
       continue;
     }
-    if (calls_.size() >= options_.max_queued_calls) {
+    if (calls_.size() + acks_.size() >= options_.max_queued_calls) {
       ++call_counts(call).failed;
       continue;
     }
-    calls_.push_back(PendingCall{std::move(call), {}});
+    auto& queue = call.type() == Call::ACKNOWLEDGE ? acks_ : calls_;
+    queue.push_back(PendingCall{std::move(call), {}});
   }
   pump_calls();
+  pump_acks();
 }
 
 void Client::Impl::on_error_event(const Event& event) {
@@ -627,6 +629,8 @@ void Client::Impl::disconnect(std::string_view reason, bool rotate, bool immedia
   stream_request_ = 0;
   if (call_request_ != 0) http_->cancel(call_request_);
   call_request_ = 0;
+  for (const auto& [key, ack] : acks_in_flight_)
+    http_->cancel(ack.request);
   heartbeat_timer_.cancel();
   reconcile_timer_.cancel();
   reconciler_.clear();
@@ -809,7 +813,7 @@ void Client::Impl::send(Call call, CallDone done) {
                                                     call_type_name(call), to_string(state_))));
     return;
   }
-  if (calls_.size() >= options_.max_queued_calls) {
+  if (calls_.size() + acks_.size() >= options_.max_queued_calls) {
     ++call_counts(call).failed;
     ++counters_.calls_refused_queue_full;
     // Once per episode: the queue stays full for as long as the master does not answer.
@@ -818,17 +822,64 @@ void Client::Impl::send(Call call, CallDone done) {
       log(LogLevel::warning,
           fmt::format("scheduler: {} calls wait for '{}' to answer; refusing more until the queue "
                       "drains",
-                      calls_.size(), current_.authority()));
+                      calls_.size() + acks_.size(), current_.authority()));
     }
     complete(std::move(done),
              fail(errc::call_queue_full,
                   fmt::format("'{}' not sent: {} calls already wait for '{}' (max_queued_calls)",
-                              call_type_name(call), calls_.size(), current_.authority())));
+                              call_type_name(call), calls_.size() + acks_.size(),
+                              current_.authority())));
     return;
   }
   *call.mutable_framework_id() = *framework_id_;
+  if (call.type() == Call::ACKNOWLEDGE) {
+    acks_.push_back(PendingCall{std::move(call), std::move(done)});
+    pump_acks();
+    return;
+  }
   calls_.push_back(PendingCall{std::move(call), std::move(done)});
   pump_calls();
+}
+
+void Client::Impl::pump_acks() {
+  // An ACKNOWLEDGE names its own update, so neither their order among themselves nor relative to
+  // the other calls matters to the master. One at a time behind the ordered queue, they were
+  // capped at one round trip each (about 15/s against a busy master with 10,000 tasks while
+  // 20,000 were due); a few at once over extra keep-alive connections keep up. Bounded, so a
+  // burst does not open hundreds of connections.
+  while (acks_in_flight_.size() < kMaxAcksInFlight && !acks_.empty() &&
+         state_ == State::subscribed) {
+    PendingCall call = std::move(acks_.front());
+    acks_.pop_front();
+    if (calls_.size() + acks_.size() <= options_.max_queued_calls / 2) queue_full_logged_ = false;
+    http::Request request;
+    request.url = current_.scheduler_url();
+    request.headers = request_headers(/*with_stream_id=*/true);
+    request.body = MessageCodec(options_.content_type).encode(call.call);
+    request.connect_timeout = options_.connect_timeout;
+    request.timeout = options_.call_timeout;
+    const std::uint64_t generation = generation_;
+    const std::uint64_t key = next_ack_key_++;
+    std::weak_ptr<Impl> weak = weak_from_this();
+    // The callback never runs from inside async_send(), so the entry exists when it does.
+    auto& entry = acks_in_flight_[key];
+    entry.call = std::move(call);
+    entry.request = http_->async_send(std::move(request),
+                                      [weak, generation, key](Result<http::Response> answer) {
+                                        if (auto self = weak.lock())
+                                          self->on_ack_answer(generation, key, std::move(answer));
+                                      });
+  }
+}
+
+void Client::Impl::on_ack_answer(std::uint64_t generation, std::uint64_t key,
+                                 Result<http::Response> answer) {
+  if (generation != generation_) return;
+  auto it = acks_in_flight_.find(key);
+  if (it == acks_in_flight_.end()) return;
+  PendingCall call = std::move(it->second.call);
+  acks_in_flight_.erase(it);
+  finish_call(std::move(call), std::move(answer), /*ordered=*/false);
 }
 
 void Client::Impl::pump_calls() {
@@ -857,12 +908,17 @@ void Client::Impl::on_call_answer(std::uint64_t generation, Result<http::Respons
   call_request_ = 0;
   PendingCall call = std::move(*in_flight_);
   in_flight_.reset();
+  finish_call(std::move(call), std::move(answer), /*ordered=*/true);
+}
+
+void Client::Impl::finish_call(PendingCall call, Result<http::Response> answer, bool ordered) {
   const std::string type = call_type_name(call.call);
   CallCounts& counts = call_counts(call.call);
   // The stream ended while this TEARDOWN was in flight and it did not succeed: that end was a
   // disconnection after all.
   auto stream_ended = [&] {
-    if (!stream_ended_) return false;
+    // Only the ordered call can be the TEARDOWN that stream_ended_ waits for.
+    if (!ordered || !stream_ended_) return false;
     const std::string why = std::move(*stream_ended_);
     stream_ended_.reset();
     disconnect(why, /*rotate=*/false);
@@ -877,6 +933,7 @@ void Client::Impl::on_call_answer(std::uint64_t generation, Result<http::Respons
                                               current_.authority(), answer.error().what()))));
     if (stream_ended()) return;
     pump_calls();
+    pump_acks();
     return;
   }
   const int status = answer->status;
@@ -889,6 +946,7 @@ void Client::Impl::on_call_answer(std::uint64_t generation, Result<http::Respons
       return;
     }
     pump_calls();
+    pump_acks();
     return;
   }
 
@@ -917,6 +975,7 @@ void Client::Impl::on_call_answer(std::uint64_t generation, Result<http::Respons
     return;
   }
   pump_calls();
+  pump_acks();
 }
 
 void Client::Impl::fail_calls(errc code, std::string_view reason) {
@@ -927,6 +986,12 @@ void Client::Impl::fail_calls(errc code, std::string_view reason) {
     failing.push_front(std::move(*in_flight_));
     in_flight_.reset();
   }
+  for (auto& [key, ack] : acks_in_flight_)
+    failing.push_back(std::move(ack.call));
+  acks_in_flight_.clear();
+  for (auto& ack : acks_)
+    failing.push_back(std::move(ack));
+  acks_.clear();
   for (auto& call : failing) {
     const auto type = call.call.type();
     if (code != errc::stopped && !call.done &&

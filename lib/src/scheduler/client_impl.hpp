@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -99,7 +100,12 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   void arm_reconcile_timer();
 
   void pump_calls();
+  void pump_acks();
   void on_call_answer(std::uint64_t generation, Result<http::Response> answer);
+  void on_ack_answer(std::uint64_t generation, std::uint64_t key, Result<http::Response> answer);
+  // Completes `call` with `answer` and acts on what the answer says about the subscription.
+  // `ordered`: the call was the one in flight of the ordered queue (not an ACKNOWLEDGE).
+  void finish_call(PendingCall call, Result<http::Response> answer, bool ordered);
   void fail_calls(errc code, std::string_view reason);
   void complete(CallDone done, Result<void> result);
   void run_completions();
@@ -173,6 +179,15 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   http::RequestId call_request_ = 0;
   // Automatic acknowledgements the last connection did not complete; sent after SUBSCRIBED.
   std::deque<Call> carried_acks_;  // at most Options::max_queued_calls
+  // ACKNOWLEDGEs go beside the ordered calls, up to kMaxAcksInFlight at once (see pump_acks).
+  static constexpr std::size_t kMaxAcksInFlight = 4;
+  std::deque<PendingCall> acks_;  // counted with calls_ against max_queued_calls
+  struct AckInFlight {
+    http::RequestId request = 0;
+    PendingCall call;
+  };
+  std::map<std::uint64_t, AckInFlight> acks_in_flight_;
+  std::uint64_t next_ack_key_ = 0;
 
   Counters counters_;
 };

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <set>
 
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
@@ -747,6 +748,96 @@ TEST_CASE("client: the call queue is bounded while a call waits for its answer",
   REQUIRE(run_until(h.io, [&] { return later.has_value(); }));
   CHECK(later->has_value());
   CHECK(h.master.calls_of_type(Call::REVIVE).size() == 5);
+}
+
+TEST_CASE("client: ACKNOWLEDGEs go out up to 4 at once, beside the ordered calls", "[scheduler]") {
+  Harness h(ContentType::protobuf, [](Options& o) {
+    o.reconcile_on_subscribe = false;
+    o.auto_acknowledge = false;
+  });
+  REQUIRE(h.client->start().has_value());
+  REQUIRE(h.subscribed());
+  h.master.hold_calls = true;
+  std::vector<std::optional<heatblast::Result<void>>> revives(2);
+  std::vector<std::optional<heatblast::Result<void>>> acks(6);
+  h.client->revive({}, [&](heatblast::Result<void> r) { revives[0] = std::move(r); });
+  for (std::size_t i = 0; i < acks.size(); ++i) {
+    mesos::v1::AgentID agent;
+    agent.set_value("a1");
+    mesos::v1::TaskID task;
+    task.set_value("t" + std::to_string(i));
+    h.client->acknowledge(agent, task, std::string(16, static_cast<char>('a' + i)),
+                          [&acks, i](heatblast::Result<void> r) { acks[i] = std::move(r); });
+  }
+  h.client->revive({}, [&](heatblast::Result<void> r) { revives[1] = std::move(r); });
+
+  // The first REVIVE waits for its answer, and so does the second behind it; 4 ACKNOWLEDGEs are
+  // out beside it, the other 2 wait for one of those.
+  REQUIRE(run_until(h.io, [&] { return h.master.held_calls.size() == 5; }));
+  heatblast::testing::run_ready(h.io);
+  CHECK(h.master.held_calls.size() == 5);
+  CHECK(h.master.calls_of_type(Call::REVIVE).size() == 1);
+  CHECK(h.master.calls_of_type(Call::ACKNOWLEDGE).size() == 4);
+
+  // An answered ACKNOWLEDGE makes room for the next; the REVIVEs keep their order.
+  const auto first_ack = std::find_if(h.master.calls.begin(), h.master.calls.end(),
+                                      [](auto& c) { return c.call.type() == Call::ACKNOWLEDGE; });
+  const auto first_ack_index = static_cast<std::size_t>(first_ack - h.master.calls.begin());
+  h.master.held_calls[first_ack_index].respond(202);
+  REQUIRE(run_until(h.io, [&] { return h.master.calls_of_type(Call::ACKNOWLEDGE).size() == 5; }));
+  CHECK(std::count_if(acks.begin(), acks.end(), [](const auto& a) { return a.has_value(); }) == 1);
+  CHECK(h.master.calls_of_type(Call::REVIVE).size() == 1);
+
+  // The rest answered: every call done, the second REVIVE sent only after the first's answer.
+  h.master.hold_calls = false;
+  for (std::size_t i = 0; i < h.master.held_calls.size(); ++i) {
+    if (i != first_ack_index) h.master.held_calls[i].respond(202);
+  }
+  REQUIRE(run_until(h.io, [&] {
+    return std::all_of(acks.begin(), acks.end(), [](const auto& a) { return a.has_value(); }) &&
+           revives[1].has_value();
+  }));
+  for (const auto& ack : acks)
+    CHECK(ack->has_value());
+  CHECK(revives[0]->has_value());
+  CHECK(revives[1]->has_value());
+  std::set<std::string> uuids;
+  for (const auto& call : h.master.calls_of_type(Call::ACKNOWLEDGE))
+    uuids.insert(call.acknowledge().uuid());
+  CHECK(uuids.size() == 6);
+  CHECK(h.client->counters().calls.at("ACKNOWLEDGE").sent == 6);
+}
+
+TEST_CASE("client: ACKNOWLEDGEs in flight fail when the connection is lost", "[scheduler]") {
+  Harness h(ContentType::protobuf, [](Options& o) {
+    o.reconcile_on_subscribe = false;
+    o.auto_acknowledge = false;
+  });
+  REQUIRE(h.client->start().has_value());
+  REQUIRE(h.subscribed());
+  h.master.hold_calls = true;
+  std::vector<std::optional<heatblast::Result<void>>> acks(6);
+  for (std::size_t i = 0; i < acks.size(); ++i) {
+    mesos::v1::AgentID agent;
+    agent.set_value("a1");
+    mesos::v1::TaskID task;
+    task.set_value("t" + std::to_string(i));
+    h.client->acknowledge(agent, task, std::string(16, static_cast<char>('a' + i)),
+                          [&acks, i](heatblast::Result<void> r) { acks[i] = std::move(r); });
+  }
+  REQUIRE(run_until(h.io, [&] { return h.master.held_calls.size() == 4; }));
+  h.master.stream.close();
+  REQUIRE(run_until(h.io, [&] {
+    return std::all_of(acks.begin(), acks.end(), [](const auto& a) { return a.has_value(); });
+  }));
+  for (const auto& ack : acks)
+    CHECK(ack->error().code == errc::not_subscribed);
+  CHECK(h.client->counters().calls.at("ACKNOWLEDGE").failed == 6);
+  // Answers to the cancelled requests, if any still arrive, change nothing.
+  for (auto& held : h.master.held_calls)
+    held.respond(202);
+  heatblast::testing::run_ready(h.io);
+  CHECK(h.client->counters().calls.at("ACKNOWLEDGE").sent == 0);
 }
 
 TEST_CASE("client: max_queued_calls of 0 is refused at start", "[scheduler]") {
