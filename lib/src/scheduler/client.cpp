@@ -420,7 +420,8 @@ void Client::Impl::on_stream_end(std::uint64_t generation, Result<void> end) {
         stream_ended_ = std::move(why);
         return;
       }
-      disconnect(why, /*rotate=*/false);
+      const bool clean = end && !(decoder_ && !decoder_->at_boundary());
+      disconnect(why, /*rotate=*/false, /*immediately=*/false, /*clean_end=*/clean);
       return;
     }
     case StreamKind::refused: {
@@ -505,6 +506,7 @@ void Client::Impl::on_subscribed(const Event& event) {
                                     ? interval
                                     : (interval >= 3600 ? 3600 : kDefaultHeartbeatSeconds);
   ++counters_.subscriptions;
+  subscribed_at_ = Clock::now();
   backoff_.reset();
   if (failed_attempts_ > 1) {
     log(LogLevel::info,
@@ -620,9 +622,16 @@ void Client::Impl::after_update(const Event& event, bool held) {
 
 // --- Losing and regaining the connection -----------------------------------------------------
 
-void Client::Impl::disconnect(std::string_view reason, bool rotate, bool immediately) {
+void Client::Impl::disconnect(std::string_view reason, bool rotate, bool immediately,
+                              bool clean_end) {
   if (state_ == State::stopped) return;
   const bool was_subscribed = state_ == State::subscribed;
+  // A master that cleanly ends a subscription that had lasted (a restart, a leadership move, a
+  // proxy's idle close) is usually there again at once: the first attempt goes now, the backoff
+  // starts at the second (it cost 0.5 s of a 1.2 s resubscribe of 10,000 tasks). Not after a
+  // short subscription, so a master that accepts and closes at once cannot make a tight loop.
+  const bool at_once = clean_end && was_subscribed && subscribed_at_ &&
+                       Clock::now() - *subscribed_at_ >= kCleanEndAtOnceAfter;
   ++generation_;
   stream_ended_.reset();
   if (stream_request_ != 0) http_->cancel(stream_request_);
@@ -652,7 +661,7 @@ void Client::Impl::disconnect(std::string_view reason, bool rotate, bool immedia
     return;
   }
   if (!note_failed_attempt(reason, was_subscribed)) return;
-  schedule_connect(backoff_.next());
+  schedule_connect(at_once ? std::chrono::milliseconds(0) : backoff_.next());
 }
 
 bool Client::Impl::note_failed_attempt(std::string_view reason, bool was_subscribed) {

@@ -86,7 +86,9 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   void after_update(const Event& event, bool held);
 
   // Ends the current connection (stream and calls) and schedules the next attempt.
-  void disconnect(std::string_view reason, bool rotate, bool immediately = false);
+  // `clean_end`: the master ended the event stream at a record boundary (see disconnect()).
+  void disconnect(std::string_view reason, bool rotate, bool immediately = false,
+                  bool clean_end = false);
   void schedule_connect(std::chrono::milliseconds delay);
   // Counts and logs (rate-limited) a failed attempt; false when Options::give_up_after ran out
   // and the session ended.
@@ -132,8 +134,11 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   // Failed attempts since the last SUBSCRIBED, and since when no master was reached.
   std::uint64_t failed_attempts_ = 0;
   std::optional<Clock::time_point> unreached_since_;
+  std::optional<Clock::time_point> subscribed_at_;  // the latest SUBSCRIBED
   Clock::time_point last_failure_log_{};
   static constexpr std::chrono::seconds kFailureLogInterval{10};
+  // A subscription ended cleanly after lasting this long is retried at once (see disconnect()).
+  static constexpr std::chrono::seconds kCleanEndAtOnceAfter{1};
 
   // An UPDATE is being delivered to Handlers::on_event, and whether its ack is held back.
   bool delivering_update_ = false;

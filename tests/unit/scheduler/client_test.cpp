@@ -840,6 +840,33 @@ TEST_CASE("client: ACKNOWLEDGEs in flight fail when the connection is lost", "[s
   CHECK(h.client->counters().calls.at("ACKNOWLEDGE").sent == 0);
 }
 
+TEST_CASE("client: a clean end of a lasting subscription is retried at once, then backed off",
+          "[scheduler]") {
+  Harness h(ContentType::protobuf, [](Options& o) {
+    o.reconcile_on_subscribe = false;
+    o.backoff.initial = std::chrono::seconds(3);
+    o.backoff.jitter = 0;
+  });
+  REQUIRE(h.client->start().has_value());
+  REQUIRE(h.subscribed());
+  h.io.restart();
+  h.io.run_for(1100ms);  // the subscription lasts over a second
+  h.master.stream.close();
+  const auto closed = std::chrono::steady_clock::now();
+  REQUIRE(run_until(h.io, [&] { return h.master.subscribes.size() == 2; }));
+  CHECK(std::chrono::steady_clock::now() - closed < 1s);
+  REQUIRE(h.subscribed());
+
+  // Closed again at once: that subscription was short, so the backoff (3 s) applies.
+  h.master.stream.close();
+  REQUIRE(run_until(h.io, [&] { return h.client->state() != State::subscribed; }));
+  h.io.restart();
+  h.io.run_for(1500ms);
+  CHECK(h.master.subscribes.size() == 2);
+  REQUIRE(run_until(
+      h.io, [&] { return h.master.subscribes.size() == 3; }, 5s));
+}
+
 TEST_CASE("client: max_queued_calls of 0 is refused at start", "[scheduler]") {
   Harness h(ContentType::protobuf, [](Options& o) { o.max_queued_calls = 0; });
   auto started = h.client->start();
