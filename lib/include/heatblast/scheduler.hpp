@@ -76,7 +76,8 @@ struct Options {
   // Between connection attempts. A master that comes back within a minute is found within
   // about half a second (attempts every 250-500 ms, as Mesos's own library does with its
   // random delay of at most 500 ms); after a minute of failures the delay grows to 15 s, so a
-  // master that stays down is not hammered.
+  // master that stays down is not hammered. After a clean end of a subscription that lasted over
+  // a second, the first attempt goes at once and this applies from the second.
   BackoffOptions backoff{std::chrono::milliseconds(500), std::chrono::seconds(15), 2.0, 0.5,
                          std::chrono::seconds(60)};
   // End the session through Handlers::on_fatal (errc::timeout) when no master has accepted a
@@ -91,11 +92,11 @@ struct Options {
   int max_redirects = 9;
   // Each non-SUBSCRIBE call must be answered within this.
   std::chrono::milliseconds call_timeout{std::chrono::seconds(75)};
-  // Calls waiting to be sent (behind the one in flight) at most. Calls go out one at a time and
-  // one may wait up to call_timeout, so a stalled master would otherwise let the queue grow
-  // without bound. A call beyond it completes at once with errc::call_queue_full (nothing is
-  // sent; an automatic ACKNOWLEDGE refused so is sent again by the master). 100,000 queued
-  // calls are some tens of MB. Must be at least 1.
+  // Calls waiting to be sent (behind the ones in flight) at most, ACKNOWLEDGEs included. Calls
+  // go out one at a time (ACKNOWLEDGEs up to 4 at once) and one may wait up to call_timeout, so a
+  // stalled master would otherwise let the queue grow without bound. A call beyond it completes at
+  // once with errc::call_queue_full (nothing is sent; an automatic ACKNOWLEDGE refused so is sent
+  // again by the master). 100,000 queued calls are some tens of MB. Must be at least 1.
   std::size_t max_queued_calls = 100'000;
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
   // The longest event accepted on the stream; longer is a broken stream (reconnect).
@@ -174,8 +175,9 @@ using CallDone = std::function<void(Result<void> result)>;
 // One framework's connection to a Mesos master (or a replicated set). Construct, then start();
 // nothing happens in the constructor. All members must be called on the executor (post to it
 // from other threads). Calls go out one at a time, in the order made, over one keep-alive
-// connection; while not subscribed they fail at once with errc::not_subscribed (Mesos drops them
-// too) and the application re-issues them after reconciling.
+// connection, except ACKNOWLEDGEs: their order does not matter to Mesos, so up to 4 go at once
+// beside the others, over extra keep-alive connections. While not subscribed they fail at once with
+// errc::not_subscribed (Mesos drops them too) and the application re-issues them after reconciling.
 class Client {
  public:
   Client(boost::asio::any_io_executor executor, Options options, Handlers handlers);
