@@ -896,7 +896,7 @@ void Client::Impl::pump_calls() {
   if (in_flight_ || calls_.empty() || state_ != State::subscribed) return;
   in_flight_ = std::move(calls_.front());
   calls_.pop_front();
-  if (calls_.size() <= options_.max_queued_calls / 2) queue_full_logged_ = false;
+  if (calls_.size() + acks_.size() <= options_.max_queued_calls / 2) queue_full_logged_ = false;
 
   http::Request request;
   request.url = current_.scheduler_url();
