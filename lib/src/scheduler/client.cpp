@@ -627,9 +627,10 @@ void Client::Impl::disconnect(std::string_view reason, bool rotate, bool immedia
   if (state_ == State::stopped) return;
   const bool was_subscribed = state_ == State::subscribed;
   // A master that cleanly ends a subscription that had lasted (a restart, a leadership move, a
-  // proxy's idle close) is usually there again at once: the first attempt goes now, the backoff
-  // starts at the second (it cost 0.5 s of a 1.2 s resubscribe of 10,000 tasks). Not after a
-  // short subscription, so a master that accepts and closes at once cannot make a tight loop.
+  // proxy's idle close), or answers a call saying the subscription is gone, is usually there
+  // again at once: the first attempt goes now, the backoff starts at the second (it cost 0.5 s of
+  // a 1.2 s resubscribe of 10,000 tasks). Not after a short subscription, so a master that
+  // accepts and closes at once cannot make a tight loop.
   const bool at_once = clean_end && was_subscribed && subscribed_at_ &&
                        Clock::now() - *subscribed_at_ >= kCleanEndAtOnceAfter;
   ++generation_;
@@ -979,8 +980,11 @@ void Client::Impl::finish_call(PendingCall call, Result<http::Response> answer, 
           log(LogLevel::warning, fmt::format("scheduler: {}", leader.error().message));
       }
     }
+    // An ACKNOWLEDGE in flight when the master ends the stream is often answered (400 or 403)
+    // before the stream's end is read: the same clean end, seen first.
     disconnect(fmt::format("'{}' answered {} to '{}'", current_.authority(), status, type),
-               /*rotate=*/false, /*immediately=*/status == 307);
+               /*rotate=*/false, /*immediately=*/status == 307,
+               /*clean_end=*/status == 400 || status == 403);
     return;
   }
   pump_calls();

@@ -86,7 +86,8 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   void after_update(const Event& event, bool held);
 
   // Ends the current connection (stream and calls) and schedules the next attempt.
-  // `clean_end`: the master ended the event stream at a record boundary (see disconnect()).
+  // `clean_end`: the master ended the event stream at a record boundary, or answered a call
+  // saying the subscription is gone (see disconnect()).
   void disconnect(std::string_view reason, bool rotate, bool immediately = false,
                   bool clean_end = false);
   void schedule_connect(std::chrono::milliseconds delay);

@@ -874,6 +874,40 @@ TEST_CASE("client: a clean end of a lasting subscription is retried at once, the
       h.io, [&] { return h.master.subscribes.size() == 3; }, 5s));
 }
 
+TEST_CASE(
+    "client: a call answered 403 after a lasting subscription resubscribes at once, as a clean "
+    "end",
+    "[scheduler]") {
+  // The master ended the stream; an ACKNOWLEDGE in flight learns it first, from the answer.
+  Harness h(ContentType::protobuf, [](Options& o) {
+    o.reconcile_on_subscribe = false;
+    o.backoff.initial = std::chrono::seconds(3);
+    o.backoff.jitter = 0;
+  });
+  REQUIRE(h.client->start().has_value());
+  REQUIRE(h.subscribed());
+  h.io.restart();
+  h.io.run_for(1100ms);
+  h.master.call_answers.push_back({403, "Framework is not subscribed"});
+  const auto answered = std::chrono::steady_clock::now();
+  h.client->revive();
+  REQUIRE(run_until(h.io, [&] { return h.master.subscribes.size() == 2; }));
+  CHECK(std::chrono::steady_clock::now() - answered < 1s);
+  REQUIRE(h.subscribed());
+
+  // A 503 (the master cannot serve now) is no end of the subscription: the backoff applies.
+  h.io.restart();
+  h.io.run_for(1100ms);
+  h.master.call_answers.push_back({503, "no leading master"});
+  h.client->revive();
+  REQUIRE(run_until(h.io, [&] { return h.client->state() != State::subscribed; }));
+  h.io.restart();
+  h.io.run_for(1500ms);
+  CHECK(h.master.subscribes.size() == 2);
+  REQUIRE(run_until(
+      h.io, [&] { return h.master.subscribes.size() == 3; }, 5s));
+}
+
 TEST_CASE("client: max_queued_calls of 0 is refused at start", "[scheduler]") {
   Harness h(ContentType::protobuf, [](Options& o) { o.max_queued_calls = 0; });
   auto started = h.client->start();
