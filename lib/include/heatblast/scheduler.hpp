@@ -93,7 +93,7 @@ struct Options {
   // Each non-SUBSCRIBE call must be answered within this.
   std::chrono::milliseconds call_timeout{std::chrono::seconds(75)};
   // Calls waiting to be sent (behind the ones in flight) at most, ACKNOWLEDGEs included. Calls
-  // go out one at a time (ACKNOWLEDGEs up to 4 at once) and one may wait up to call_timeout, so a
+  // go out one at a time (ACKNOWLEDGEs up to 16 at once) and one may wait up to call_timeout, so a
   // stalled master would otherwise let the queue grow without bound. A call beyond it completes at
   // once with errc::call_queue_full (nothing is sent; an automatic ACKNOWLEDGE refused so is sent
   // again by the master). 100,000 queued calls are some tens of MB. Must be at least 1.
@@ -175,7 +175,7 @@ using CallDone = std::function<void(Result<void> result)>;
 // One framework's connection to a Mesos master (or a replicated set). Construct, then start();
 // nothing happens in the constructor. All members must be called on the executor (post to it
 // from other threads). Calls go out one at a time, in the order made, over one keep-alive
-// connection, except ACKNOWLEDGEs: their order does not matter to Mesos, so up to 4 go at once
+// connection, except ACKNOWLEDGEs: their order does not matter to Mesos, so up to 16 go at once
 // beside the others, over extra keep-alive connections. While not subscribed they fail at once with
 // errc::not_subscribed (Mesos drops them too) and the application re-issues them after reconciling.
 class Client {

@@ -186,7 +186,7 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   // Automatic acknowledgements the last connection did not complete; sent after SUBSCRIBED.
   std::deque<Call> carried_acks_;  // at most Options::max_queued_calls
   // ACKNOWLEDGEs go beside the ordered calls, up to kMaxAcksInFlight at once (see pump_acks).
-  static constexpr std::size_t kMaxAcksInFlight = 4;
+  static constexpr std::size_t kMaxAcksInFlight = 16;
   std::deque<PendingCall> acks_;  // counted with calls_ against max_queued_calls
   struct AckInFlight {
     http::RequestId request = 0;

@@ -757,7 +757,8 @@ TEST_CASE("client: the call queue is bounded while a call waits for its answer",
   CHECK(h.master.calls_of_type(Call::REVIVE).size() == 5);
 }
 
-TEST_CASE("client: ACKNOWLEDGEs go out up to 4 at once, beside the ordered calls", "[scheduler]") {
+TEST_CASE("client: ACKNOWLEDGEs go out up to 16 at once, beside the ordered calls", "[scheduler]") {
+  constexpr std::size_t kAtOnce = 16;
   Harness h(ContentType::protobuf, [](Options& o) {
     o.reconcile_on_subscribe = false;
     o.auto_acknowledge = false;
@@ -766,7 +767,7 @@ TEST_CASE("client: ACKNOWLEDGEs go out up to 4 at once, beside the ordered calls
   REQUIRE(h.subscribed());
   h.master.hold_calls = true;
   std::vector<std::optional<heatblast::Result<void>>> revives(2);
-  std::vector<std::optional<heatblast::Result<void>>> acks(6);
+  std::vector<std::optional<heatblast::Result<void>>> acks(kAtOnce + 2);
   h.client->revive({}, [&](heatblast::Result<void> r) { revives[0] = std::move(r); });
   for (std::size_t i = 0; i < acks.size(); ++i) {
     mesos::v1::AgentID agent;
@@ -778,20 +779,21 @@ TEST_CASE("client: ACKNOWLEDGEs go out up to 4 at once, beside the ordered calls
   }
   h.client->revive({}, [&](heatblast::Result<void> r) { revives[1] = std::move(r); });
 
-  // The first REVIVE waits for its answer, and so does the second behind it; 4 ACKNOWLEDGEs are
-  // out beside it, the other 2 wait for one of those.
-  REQUIRE(run_until(h.io, [&] { return h.master.held_calls.size() == 5; }));
+  // The first REVIVE waits for its answer, and so does the second behind it; 16 ACKNOWLEDGEs
+  // are out beside it, the other 2 wait for one of those.
+  REQUIRE(run_until(h.io, [&] { return h.master.held_calls.size() == kAtOnce + 1; }));
   heatblast::testing::run_ready(h.io);
-  CHECK(h.master.held_calls.size() == 5);
+  CHECK(h.master.held_calls.size() == kAtOnce + 1);
   CHECK(h.master.calls_of_type(Call::REVIVE).size() == 1);
-  CHECK(h.master.calls_of_type(Call::ACKNOWLEDGE).size() == 4);
+  CHECK(h.master.calls_of_type(Call::ACKNOWLEDGE).size() == kAtOnce);
 
   // An answered ACKNOWLEDGE makes room for the next; the REVIVEs keep their order.
   const auto first_ack = std::find_if(h.master.calls.begin(), h.master.calls.end(),
                                       [](auto& c) { return c.call.type() == Call::ACKNOWLEDGE; });
   const auto first_ack_index = static_cast<std::size_t>(first_ack - h.master.calls.begin());
   h.master.held_calls[first_ack_index].respond(202);
-  REQUIRE(run_until(h.io, [&] { return h.master.calls_of_type(Call::ACKNOWLEDGE).size() == 5; }));
+  REQUIRE(run_until(
+      h.io, [&] { return h.master.calls_of_type(Call::ACKNOWLEDGE).size() == kAtOnce + 1; }));
   CHECK(std::count_if(acks.begin(), acks.end(), [](const auto& a) { return a.has_value(); }) == 1);
   CHECK(h.master.calls_of_type(Call::REVIVE).size() == 1);
 
@@ -811,8 +813,8 @@ TEST_CASE("client: ACKNOWLEDGEs go out up to 4 at once, beside the ordered calls
   std::set<std::string> uuids;
   for (const auto& call : h.master.calls_of_type(Call::ACKNOWLEDGE))
     uuids.insert(call.acknowledge().uuid());
-  CHECK(uuids.size() == 6);
-  CHECK(h.client->counters().calls.at("ACKNOWLEDGE").sent == 6);
+  CHECK(uuids.size() == kAtOnce + 2);
+  CHECK(h.client->counters().calls.at("ACKNOWLEDGE").sent == kAtOnce + 2);
 }
 
 TEST_CASE("client: ACKNOWLEDGEs in flight fail when the connection is lost", "[scheduler]") {
