@@ -17,6 +17,7 @@
 #include <utility>
 
 #include <fmt/format.h>
+#include <boost/asio/posix/stream_descriptor.hpp>
 
 extern char** environ;
 
@@ -444,6 +445,8 @@ bool ProcessRunner::make_sandbox(const LaunchSpec& spec) {
 }
 
 ProcessRunner::~ProcessRunner() {
+  for (auto& [container_id, pending] : pending_)
+    close_report(pending);
   for (auto& [container_id, fetch] : fetches_)
     fetch->cancel = true;
   for (auto& [container_id, fetch] : fetches_) {
@@ -589,42 +592,136 @@ void ProcessRunner::start_process(const LaunchSpec& spec) {
 
   ::close(pipe_fds[1]);
   pipe_fds[1] = -1;
-  ExecFailure failure;
-  std::size_t received = 0;
-  while (received < sizeof failure) {
-    const ssize_t n = ::read(pipe_fds[0], reinterpret_cast<char*>(&failure) + received,
-                             sizeof failure - received);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    received += static_cast<std::size_t>(n);
-  }
-  if (received == sizeof failure) {
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    const char* what = failure.stage == 1   ? "Failed to enter the sandbox"
-                       : failure.stage == 2 ? "Failed to fork the task"
-                                            : "Failed to execute";
-    queue_launch_failed(
-        spec.container_id,
-        fmt::format("{} '{}': {}", what, failure.stage == 1 ? spec.sandbox : line->path,
-                    errno_text(failure.error)));
-    return;
-  }
+  // The answer (an ExecFailure, or end of file once the command has been executed) comes when
+  // the children have run: read by reap(), never waited for here.
+  ::fcntl(pipe_fds[0], F_SETFL, ::fcntl(pipe_fds[0], F_GETFL) | O_NONBLOCK);
+  Pending pending;
+  pending.pid = pid;
+  pending.report_fd = std::exchange(pipe_fds[0], -1);
+  pending.status_path = status_path;
+  pending.path = line->path;
+  pending.sandbox = spec.sandbox;
+  pending_.erase(spec.container_id);  // container ids are unique per launch; never there
+  auto [it, inserted] = pending_.emplace(spec.container_id, std::move(pending));
+  watch_report(it->first, it->second);
+}
 
-  processes_[spec.container_id] = Watched{pid, pid, false, status_path};
-  RunnerEvent event;
-  event.kind = RunnerEvent::Kind::running;
-  event.container_id = spec.container_id;
-  event.pid = pid;
-  event.pgid = pid;
-  queued_.push_back(std::move(event));
+struct ProcessRunner::ReportWatch {
+  explicit ReportWatch(const boost::asio::any_io_executor& executor, int fd)
+      : descriptor(executor, fd) {}
+  boost::asio::posix::stream_descriptor descriptor;
+  bool waiting = false;
+};
+
+ProcessRunner::Pending::Pending() = default;
+ProcessRunner::Pending::Pending(Pending&&) noexcept = default;
+ProcessRunner::Pending::~Pending() = default;
+
+void ProcessRunner::watch_report(const std::string& container_id, Pending& pending) {
+  if (!executor_) return;
+  if (!pending.watch) pending.watch = std::make_unique<ReportWatch>(*executor_, pending.report_fd);
+  if (pending.watch->waiting) return;
+  pending.watch->waiting = true;
+  pending.watch->descriptor.async_wait(
+      boost::asio::posix::stream_descriptor::wait_read,
+      [this, alive = std::weak_ptr<bool>(alive_), container_id](boost::system::error_code ec) {
+        // Cancelled (the report was read by a reap, or the executor was cleared) or the runner
+        // is gone: nothing of this runner may be touched.
+        if (ec || !alive.lock()) return;
+        if (auto it = pending_.find(container_id); it != pending_.end() && it->second.watch) {
+          it->second.watch->waiting = false;
+        }
+        std::lock_guard lock(mutex_);
+        if (wake_) wake_();
+      });
+}
+
+void ProcessRunner::close_report(Pending& pending) {
+  if (pending.watch) {
+    // Gives the descriptor back without closing it (its wait ends as cancelled); closed below.
+    pending.watch->descriptor.release();
+    pending.watch.reset();
+  }
+  if (pending.report_fd >= 0) ::close(pending.report_fd);
+  pending.report_fd = -1;
+}
+
+void ProcessRunner::set_executor(std::optional<boost::asio::any_io_executor> executor) {
+  for (auto& [container_id, pending] : pending_) {
+    if (!pending.watch) continue;
+    pending.watch->descriptor.release();
+    pending.watch.reset();
+  }
+  executor_ = std::move(executor);
+  for (auto& [container_id, pending] : pending_)
+    watch_report(container_id, pending);
+}
+
+void ProcessRunner::read_reports() {
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    Pending& pending = it->second;
+    bool ended = false;
+    while (pending.received < sizeof pending.report) {
+      const ssize_t n = ::read(pending.report_fd, pending.report + pending.received,
+                               sizeof pending.report - pending.received);
+      if (n < 0 && errno == EINTR) continue;
+      if (n > 0) {
+        pending.received += static_cast<std::size_t>(n);
+        continue;
+      }
+      // 0: every copy of the write end is closed (the command was executed, or the children
+      // are gone); an error other than EAGAIN ends the wait the same way.
+      ended = n == 0 || errno != EAGAIN;
+      break;
+    }
+    if (pending.received < sizeof pending.report && !ended) {
+      watch_report(it->first, pending);
+      ++it;
+      continue;
+    }
+    close_report(pending);
+    if (pending.received == sizeof pending.report) {
+      static_assert(sizeof(ExecFailure) == sizeof pending.report);
+      ExecFailure failure;
+      std::memcpy(&failure, pending.report, sizeof failure);
+      // The supervisor exits right after the report: this wait is short.
+      int status = 0;
+      while (::waitpid(pending.pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      const char* what = failure.stage == 1   ? "Failed to enter the sandbox"
+                         : failure.stage == 2 ? "Failed to fork the task"
+                                              : "Failed to execute";
+      queue_launch_failed(
+          it->first,
+          fmt::format("{} '{}': {}", what, failure.stage == 1 ? pending.sandbox : pending.path,
+                      errno_text(failure.error)));
+    } else {
+      processes_[it->first] = Watched{pending.pid, pending.pid, false, pending.status_path};
+      RunnerEvent event;
+      event.kind = RunnerEvent::Kind::running;
+      event.container_id = it->first;
+      event.pid = pending.pid;
+      event.pgid = pending.pid;
+      queued_.push_back(std::move(event));
+      if (pending.signal) {
+        // Asked for before the command ran: its group exists now (the supervisor's setsid()
+        // came before the fork whose exec closed the pipe).
+        ::kill(-pending.pid, *pending.signal == TaskSignal::kill ? SIGKILL : SIGTERM);
+      }
+    }
+    it = pending_.erase(it);
+  }
 }
 
 void ProcessRunner::signal(std::string_view container_id, TaskSignal signal, TimePoint) {
   if (auto fetch = fetches_.find(std::string(container_id)); fetch != fetches_.end()) {
     fetch->second->cancel = true;
     if (!fetch->second->signal || signal == TaskSignal::kill) fetch->second->signal = signal;
+    return;
+  }
+  if (auto pending = pending_.find(std::string(container_id)); pending != pending_.end()) {
+    auto& asked = pending->second.signal;
+    if (!asked || signal == TaskSignal::kill) asked = signal;
     return;
   }
   auto it = processes_.find(std::string(container_id));
@@ -635,6 +732,8 @@ void ProcessRunner::signal(std::string_view container_id, TaskSignal signal, Tim
 
 void ProcessRunner::signal_all(TaskSignal signal, TimePoint now) {
   for (const auto& [container_id, watched] : processes_)
+    this->signal(container_id, signal, now);
+  for (const auto& [container_id, pending] : pending_)
     this->signal(container_id, signal, now);
   for (const auto& [container_id, fetch] : fetches_)
     this->signal(container_id, signal, now);
@@ -666,6 +765,8 @@ Termination ProcessRunner::read_status_file(const std::string& path,
 
 void ProcessRunner::reap() {
   collect_fetches();
+  // Before the exits: a command that ended at once is reported running, then exited.
+  read_reports();
   for (auto it = processes_.begin(); it != processes_.end();) {
     const Watched& watched = it->second;
     int status = 0;

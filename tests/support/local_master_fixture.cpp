@@ -110,6 +110,7 @@ LocalMaster::LocalMaster(boost::asio::io_context& io, LocalMasterConfig config)
     auto processes = std::make_unique<lm::ProcessRunner>(
         lm::ProcessRunnerOptions{.meta_dir = work_dir_ + "/meta", .docker = ""});
     processes_ = processes.get();
+    processes_->set_executor(io.get_executor());
     options.reap = [p = processes_] { p->reap(); };
     inner_ = std::move(processes);
   }
