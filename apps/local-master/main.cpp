@@ -135,7 +135,14 @@ int main(int argc, char** argv) {
     server_options.reap = [processes] { processes->reap(); };
   }
 
-  if (processes != nullptr) processes->set_executor(io.get_executor());
+  if (processes != nullptr) {
+    processes->set_executor(io.get_executor());
+    if (processes->supervisor_program().empty()) {
+      log_line(
+          "warning: no local-master-supervisor program beside local-master: each task's "
+          "supervisor is a fork of local-master (slower launches)");
+    }
+  }
   lm::MasterServer server(io.get_executor(), server_options, *runner);
   // A fetch (CommandInfo.uris) ends on a thread of its own: the server then polls at once.
   if (processes != nullptr) processes->set_wake([&server] { server.wake(); });

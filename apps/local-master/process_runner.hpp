@@ -4,7 +4,9 @@
 // Per task, in the task's own session and process group (setsid), so that the task survives a
 // restart of local-master and can be killed as a group:
 //
-//   local-master ── supervisor (the group leader; ignores SIGTERM/SIGINT/SIGHUP)
+//   local-master ── supervisor (the group leader; ignores SIGTERM/SIGINT/SIGHUP): the program
+//                    │ local-master-supervisor (posix_spawn), or a fork of local-master
+//                    │ when that program is missing (supervisor.hpp)
 //                    └── the command: `/bin/sh -c <value>` (CommandInfo.shell, the default) or
 //                        <value> with <arguments> (shell=false, found on PATH), or
 //                        `docker run ...` for a DOCKER ContainerInfo
@@ -61,6 +63,11 @@ struct ProcessRunnerOptions {
   std::string meta_dir;
   // The docker CLI: a name looked up on PATH, or a path. Empty: docker is unavailable.
   std::string docker = "docker";
+  // The supervisor program (local-master-supervisor), spawned for each task. Empty: the one
+  // next to the running program. When that is no executable file, each task's supervisor is a
+  // fork of local-master instead (the same behaviour, but each launch then copies the
+  // master's page tables and leaves it copy-on-write faults: several times the CPU).
+  std::string supervisor;
   // Limits and the frameworks home of the fetcher (CommandInfo.uris).
   FetcherOptions fetcher{};
 };
@@ -122,6 +129,9 @@ class ProcessRunner final : public TaskRunner {
   // often.
   void reap();
 
+  // The supervisor program that is spawned; empty when supervisors are forks of local-master.
+  const std::string& supervisor_program() const { return supervisor_; }
+
   // Processes being watched, launches whose exec report is pending, and tasks still being
   // fetched.
   std::size_t live_tasks() const { return processes_.size() + pending_.size() + fetches_.size(); }
@@ -179,6 +189,7 @@ class ProcessRunner final : public TaskRunner {
   bool make_sandbox(const LaunchSpec& spec);
 
   ProcessRunnerOptions options_;
+  std::string supervisor_;
   std::unordered_map<std::string, Watched> processes_;
   std::unordered_map<std::string, Pending> pending_;
   std::optional<boost::asio::any_io_executor> executor_;

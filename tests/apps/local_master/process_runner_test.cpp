@@ -49,6 +49,15 @@ LaunchSpec spec_for(const std::string& root, const std::string& id, const std::s
   return spec;
 }
 
+// The supervisor program built beside the tests; `forked`: supervisors are forks of the test
+// process instead (the runner's way when that program is missing).
+ProcessRunnerOptions runner_options(const std::string& meta_dir, bool forked = false) {
+  return {.meta_dir = meta_dir,
+          .docker = "",
+          .supervisor = forked ? std::string("/nonexistent/local-master-supervisor")
+                               : std::string(HEATBLAST_SUPERVISOR_PATH)};
+}
+
 TimePoint wall_now() {
   return std::chrono::system_clock::now();
 }
@@ -180,7 +189,9 @@ TEST_CASE("build_command_line: shell, argv, environment, docker") {
 TEST_CASE("ProcessRunner runs commands in a sandbox and reports how they end") {
   TempDir temp("local-master-runner");
   const std::string dir = temp.str();
-  ProcessRunner runner({dir + "/meta", ""});
+  const bool forked = GENERATE(false, true);
+  ProcessRunner runner(runner_options(dir + "/meta", forked));
+  CHECK(runner.supervisor_program().empty() == forked);
   RunnerEvents events(runner);
   CHECK_FALSE(runner.docker_available());
 
@@ -253,7 +264,7 @@ TEST_CASE("ProcessRunner: a launch does not wait for the exec; reports come thro
   boost::asio::steady_timer reactor_user(io);
   const std::size_t fds_before = open_fds();
   {
-    ProcessRunner runner({dir + "/meta", ""});
+    ProcessRunner runner(runner_options(dir + "/meta"));
     runner.set_executor(io.get_executor());
     // The only polls are those the wake asks for, as in local-master (no reap timer here).
     std::vector<RunnerEvent> events;
@@ -380,7 +391,7 @@ TEST_CASE("ProcessRunner: a runner destroyed with exec reports pending closes th
   const std::size_t fds_before = open_fds();
   std::vector<std::string> sandboxes;
   {
-    ProcessRunner runner({dir + "/meta", ""});
+    ProcessRunner runner(runner_options(dir + "/meta"));
     runner.set_executor(io.get_executor());
     for (int i = 0; i < 5; ++i) {
       auto spec = spec_for(dir, fmt::format("left{}", i), "echo ran > ran");
@@ -417,12 +428,12 @@ TEST_CASE("ProcessRunner adopts a process another runner started") {
   auto spec = spec_for(dir, "adopted", "exec sleep 30");
   int pid = 0;
   {
-    ProcessRunner first({dir + "/meta", ""});
+    ProcessRunner first(runner_options(dir + "/meta"));
     RunnerEvents first_events(first);
     first.launch(spec, wall_now());
     pid = *first_events.wait_for(spec.container_id, RunnerEvent::Kind::running).pid;
   }
-  ProcessRunner second({dir + "/meta", ""});
+  ProcessRunner second(runner_options(dir + "/meta"));
   RunnerEvents second_events(second);
   SECTION("alive: watched, then killed") {
     second.adopt({spec.container_id, spec.sandbox, pid, pid}, wall_now());
@@ -476,7 +487,7 @@ struct LiveHarness {
   std::string stream_id;
   mesos::v1::Offer offer;
 
-  explicit LiveHarness(const std::string& dir) : root(dir), runner({dir + "/meta", ""}) {
+  explicit LiveHarness(const std::string& dir) : root(dir), runner(runner_options(dir + "/meta")) {
     MasterOptions options;
     auto agent = heatblast::parse_resources("cpus:2;mem:512;disk:100");
     REQUIRE(agent);
@@ -584,6 +595,28 @@ TEST_CASE("Master over ProcessRunner: 'exit 3' ends TASK_FAILED, 'true' TASK_FIN
   }
 }
 
+TEST_CASE("Master over ProcessRunner: a kill before the exec report: RUNNING, then KILLED") {
+  TempDir temp("local-master-runner");
+  LiveHarness live(temp.str());
+  live.subscribe();
+  // The launch returns before the command's exec is known: the kill finds it pending.
+  live.launch("early", "exec sleep 30");
+  Call kill;
+  kill.set_type(Call::KILL);
+  kill.mutable_kill()->mutable_task_id()->set_value("early");
+  REQUIRE(live.call(kill).status == 202);
+  auto killed = live.wait_for_state("early", mesos::v1::TASK_KILLED);
+  CHECK(killed.message() == "Command terminated with signal Terminated");
+  std::vector<mesos::v1::TaskState> states;
+  for (const auto& event : *live.events) {
+    if (event.type() != Event::UPDATE) continue;
+    const auto state = event.update().status().state();
+    if (states.empty() || states.back() != state) states.push_back(state);
+  }
+  CHECK(states == std::vector<mesos::v1::TaskState>{
+                      mesos::v1::TASK_STARTING, mesos::v1::TASK_RUNNING, mesos::v1::TASK_KILLED});
+}
+
 TEST_CASE("Master over ProcessRunner: a restarted master re-adopts a running task") {
   TempDir temp("local-master-runner");
   const std::string dir = temp.str();
@@ -621,7 +654,7 @@ TEST_CASE("ProcessRunner: paths used after the supervisor changes into the sandb
     const std::string relative =
         std::filesystem::relative(scratch, std::filesystem::current_path()).string() + "/meta";
     REQUIRE(std::filesystem::path(relative).is_relative());
-    ProcessRunner runner(ProcessRunnerOptions{.meta_dir = relative, .docker = ""});
+    ProcessRunner runner(runner_options(relative));
     const auto spec = spec_for(scratch, "rel", "exit 4");
     RunnerEvents events(runner);
     runner.launch(spec, wall_now());
