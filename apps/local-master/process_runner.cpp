@@ -459,7 +459,10 @@ void ProcessRunner::collect_fetches() {
 }
 
 void ProcessRunner::start_process(const LaunchSpec& spec) {
-  const std::string docker_path = options_.docker.empty()
+  // Looked up for docker tasks only: a look-up stats every PATH entry.
+  const bool docker =
+      spec.task.has_container() && spec.task.container().type() == mesos::v1::ContainerInfo::DOCKER;
+  const std::string docker_path = !docker || options_.docker.empty()
                                       ? std::string()
                                       : find_on_path(options_.docker, master_path_variable());
   auto line = build_command_line(spec, docker_path);
