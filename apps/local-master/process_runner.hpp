@@ -108,7 +108,7 @@ class ProcessRunner final : public TaskRunner {
 
   // True when `options.docker` names an executable file (looked up on each call).
   bool docker_available() const override;
-  // Forks the supervisor and returns; whether the command could be executed is reported by a
+  // Starts the supervisor and returns; whether the command could be executed is reported by a
   // later `poll()` (the exec report pipe, see above). With CommandInfo.uris, starts their fetch
   // instead; the rest happens when the fetch has ended.
   void launch(const LaunchSpec& spec, TimePoint now) override;
