@@ -256,7 +256,7 @@ TEST_CASE("ProcessRunner runs commands in a sandbox and reports how they end") {
   }
 }
 
-TEST_CASE("ProcessRunner: a launch does not wait for the exec; reports come through the executor") {
+TEST_CASE("ProcessRunner: a launch does not wait for the exec, reports come through the executor") {
   TempDir temp("local-master-runner");
   const std::string dir = temp.str();
   boost::asio::io_context io;
