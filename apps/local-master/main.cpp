@@ -122,6 +122,8 @@ int main(int argc, char** argv) {
     if (ec) return die(fmt::format("--work-dir: cannot create '{}': {}", work_dir, ec.message()));
   }
 
+  // Before the runner: the runner waits for exec reports on it, so it must go first.
+  boost::asio::io_context io;
   std::unique_ptr<lm::TaskRunner> runner;
   lm::ProcessRunner* processes = nullptr;
   if (options->simulate) {
@@ -133,7 +135,14 @@ int main(int argc, char** argv) {
     server_options.reap = [processes] { processes->reap(); };
   }
 
-  boost::asio::io_context io;
+  if (processes != nullptr) {
+    processes->set_executor(io.get_executor());
+    if (processes->supervisor_program().empty()) {
+      log_line(
+          "warning: no local-master-supervisor program beside local-master: each task's "
+          "supervisor is a fork of local-master (slower launches)");
+    }
+  }
   lm::MasterServer server(io.get_executor(), server_options, *runner);
   // A fetch (CommandInfo.uris) ends on a thread of its own: the server then polls at once.
   if (processes != nullptr) processes->set_wake([&server] { server.wake(); });

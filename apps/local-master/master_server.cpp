@@ -79,32 +79,56 @@ http::Headers text_headers() {
 }
 
 // One subscriber stream: events queue here until the HTTP stream exists (the Master sends
-// SUBSCRIBED from inside handle_subscribe), then go straight to the connection. Each record is
-// one HTTP chunk, queued ones included: RecordIO does not need it, but clients written against
-// Mesos (which writes every event as its own chunk) read one record per chunk.
-struct StreamState {
+// SUBSCRIBED from inside handle_subscribe), then go to the connection in a handler of their
+// own, after the one that produced them: the Master writes its checkpoint at the end of each
+// call and advance, and a framework must not see an update before the checkpoint that records
+// it (a master killed in between would forget, say, the pid of a task seen RUNNING). Each
+// record is one HTTP chunk, queued ones included: RecordIO does not need it, but clients
+// written against Mesos (which writes every event as its own chunk) read one record per chunk.
+struct StreamState : std::enable_shared_from_this<StreamState> {
+  boost::asio::any_io_executor executor;
   ContentType type = ContentType::json;
   std::string stream_id;
   http::StreamWriter writer;
   bool attached = false;
   bool close_requested = false;
+  bool closed = false;
+  bool drain_posted = false;
   std::vector<std::string> pending;
   const Faults* faults = nullptr;
 
   void write(std::string_view record) {
-    if (attached) {
+    pending.emplace_back(record);
+    if (attached) post_drain();
+  }
+  void request_close() {
+    close_requested = true;
+    if (attached) post_drain();
+  }
+  void post_drain() {
+    if (drain_posted) return;
+    drain_posted = true;
+    boost::asio::post(executor, [self = shared_from_this()] {
+      self->drain_posted = false;
+      self->drain();
+    });
+  }
+  // Hands every queued record to the connection (then the close, when asked for). Only from a
+  // handler that produced no update of its own since the Master's last checkpoint write.
+  void drain() {
+    if (!attached || closed) return;
+    for (const auto& record : pending)
       writer.write(record);
-    } else {
-      pending.emplace_back(record);
+    pending.clear();
+    if (close_requested) {
+      closed = true;
+      writer.close();
     }
   }
   void attach(http::StreamWriter w) {
     writer = std::move(w);
     attached = true;
-    for (const auto& record : pending)
-      writer.write(record);
-    pending.clear();
-    if (close_requested) writer.close();
+    drain();  // after handle_subscribe, which wrote its checkpoint
   }
 };
 
@@ -119,10 +143,7 @@ class HttpSink final : public SubscriberSink {
     recordio_append(framed_, record_);
     state_->write(framed_);
   }
-  void close() override {
-    state_->close_requested = true;
-    if (state_->attached) state_->writer.close();
-  }
+  void close() override { state_->request_close(); }
 
  private:
   std::shared_ptr<StreamState> state_;
@@ -396,10 +417,12 @@ class MasterServer::Impl {
     auto streams = streams_;
     for (auto& [id, state] : streams) {
       if (!state->attached) continue;
+      state->drain();  // what is queued goes first, whole
       if (mid_record) {
         state->writer.write("120\n{\"type\":\"OFF");
         abort_when_flushed(executor_, state->writer);
       } else {
+        state->closed = true;
         state->writer.close();
       }
       master_.on_subscriber_closed(id, now());
@@ -622,6 +645,7 @@ class MasterServer::Impl {
   void subscribe(const http::ServerRequest& request, const Call& call, ContentType type,
                  std::optional<std::string_view> stream_header, http::Responder responder) {
     auto state = std::make_shared<StreamState>();
+    state->executor = executor_;
     state->type = type;
     state->faults = &faults_;
     HttpAnswer answer =

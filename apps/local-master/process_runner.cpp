@@ -1,11 +1,13 @@
 #include "process_runner.hpp"
 
 #include <fcntl.h>
+#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -17,6 +19,9 @@
 #include <utility>
 
 #include <fmt/format.h>
+#include <boost/asio/posix/stream_descriptor.hpp>
+
+#include "supervisor.hpp"
 
 extern char** environ;
 
@@ -24,6 +29,7 @@ namespace heatblast::local_master {
 namespace {
 
 constexpr const char* kDockerSandbox = "/mnt/mesos/sandbox";
+constexpr const char* kSupervisorProgram = "local-master-supervisor";
 
 std::string errno_text(int error) {
   return std::strerror(error);
@@ -207,112 +213,39 @@ Result<CommandLine> docker_command_line(const LaunchSpec& spec, const std::strin
   return line;
 }
 
-// What the supervisor and the command need, prepared before fork() so that the children only
-// make async-signal-safe calls.
-struct ChildPlan {
-  const char* path = nullptr;
-  std::vector<char*> argv;
-  std::vector<char*> envp;
-  const char* cwd = nullptr;
-  const char* status_path = nullptr;
-  const char* status_tmp_path = nullptr;
-  int stdin_fd = -1;
-  int stdout_fd = -1;
-  int stderr_fd = -1;
-  int report_fd = -1;  // write end of the exec-error pipe
-  int max_fd = 1024;
-};
-
-// What a failed child writes into the exec-error pipe.
-struct ExecFailure {
-  int stage = 0;  // 1: chdir, 2: fork, 3: execve
+// Starts the supervisor program with `fds` as its stdin, stdout, stderr and fd 3 (the exec
+// report pipe), every signal at its default and none blocked (it sets its own). Returns 0 or
+// the error.
+int spawn_supervisor(const char* path, char* const* argv, char* const* envp, std::array<int, 4> fds,
+                     pid_t* pid) {
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attributes;
+  if (int error = ::posix_spawn_file_actions_init(&actions); error != 0) return error;
+  if (int error = ::posix_spawnattr_init(&attributes); error != 0) {
+    ::posix_spawn_file_actions_destroy(&actions);
+    return error;
+  }
   int error = 0;
-};
-
-void report_failure(int fd, int stage, int error) {
-  const ExecFailure failure{stage, error};
-  [[maybe_unused]] ssize_t ignored = ::write(fd, &failure, sizeof failure);
-}
-
-void set_disposition(int signal_number, void (*handler)(int)) {
-  struct sigaction action {};
-  action.sa_handler = handler;
-  sigemptyset(&action.sa_mask);
-  ::sigaction(signal_number, &action, nullptr);
-}
-
-void close_from(int first, int max_fd) {
-  if (::close_range(static_cast<unsigned>(first), ~0U, 0) == 0) return;
-  for (int fd = first; fd < max_fd; ++fd)
-    ::close(fd);
-}
-
-// Writes `value` in decimal; async-signal-safe (no allocation, no stdio).
-void write_decimal(int fd, int value) {
-  char buffer[16];
-  int length = 0;
-  unsigned magnitude = value < 0 ? 0U - static_cast<unsigned>(value) : static_cast<unsigned>(value);
-  do {
-    buffer[length++] = static_cast<char>('0' + magnitude % 10);
-    magnitude /= 10;
-  } while (magnitude != 0 && length < 15);
-  if (value < 0) buffer[length++] = '-';
-  char text[16];
-  for (int i = 0; i < length; ++i)
-    text[i] = buffer[length - 1 - i];
-  [[maybe_unused]] ssize_t ignored = ::write(fd, text, static_cast<std::size_t>(length));
-}
-
-[[noreturn]] void run_command(const ChildPlan& plan) {
-  for (int signal_number : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD}) {
-    set_disposition(signal_number, SIG_DFL);
+  // In order: a source that is one of 0..3 is used before it is replaced (they are all >= 3,
+  // lifted, so only fd 3 can be one, and the report pipe goes there last). dup2 onto itself
+  // clears close-on-exec (glibc, POSIX 2024).
+  for (int target = 0; target < 4 && error == 0; ++target) {
+    error =
+        ::posix_spawn_file_actions_adddup2(&actions, fds[static_cast<std::size_t>(target)], target);
   }
-  ::dup2(plan.stdin_fd, 0);
-  ::dup2(plan.stdout_fd, 1);
-  ::dup2(plan.stderr_fd, 2);
-  int report_fd = plan.report_fd;
-  if (report_fd != 3) {
-    ::dup2(report_fd, 3);
-    report_fd = 3;
-  }
-  ::fcntl(report_fd, F_SETFD, FD_CLOEXEC);
-  close_from(4, plan.max_fd);
-  ::execve(plan.path, plan.argv.data(), plan.envp.data());
-  report_failure(report_fd, 3, errno);
-  ::_exit(127);
-}
-
-[[noreturn]] void run_supervisor(const ChildPlan& plan) {
-  ::setsid();
-  for (int signal_number : {SIGTERM, SIGINT, SIGHUP, SIGPIPE}) {
-    set_disposition(signal_number, SIG_IGN);
-  }
-  set_disposition(SIGCHLD, SIG_DFL);
+  sigset_t all;
   sigset_t none;
+  sigfillset(&all);
   sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  if (::chdir(plan.cwd) != 0) {
-    report_failure(plan.report_fd, 1, errno);
-    ::_exit(127);
+  if (error == 0) error = ::posix_spawnattr_setsigdefault(&attributes, &all);
+  if (error == 0) error = ::posix_spawnattr_setsigmask(&attributes, &none);
+  if (error == 0) {
+    error = ::posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
   }
-  const pid_t command = ::fork();
-  if (command < 0) {
-    report_failure(plan.report_fd, 2, errno);
-    ::_exit(127);
-  }
-  if (command == 0) run_command(plan);
-  close_from(0, plan.max_fd);
-  int status = 0;
-  while (::waitpid(command, &status, 0) < 0) {
-    if (errno != EINTR) ::_exit(127);
-  }
-  const int fd = ::open(plan.status_tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd >= 0) {
-    write_decimal(fd, status);
-    ::close(fd);
-    ::rename(plan.status_tmp_path, plan.status_path);
-  }
-  ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+  if (error == 0) error = ::posix_spawn(pid, path, &actions, &attributes, argv, envp);
+  ::posix_spawnattr_destroy(&attributes);
+  ::posix_spawn_file_actions_destroy(&actions);
+  return error;
 }
 
 // Moves `fd` to a number >= 3 (so that dup2 onto 0..2 cannot clobber it), close-on-exec.
@@ -415,6 +348,12 @@ ProcessRunner::ProcessRunner(ProcessRunnerOptions options) : options_(std::move(
   if (auto absolute = std::filesystem::absolute(options_.meta_dir, ec); !ec) {
     options_.meta_dir = absolute.lexically_normal().string();
   }
+  std::string supervisor = options_.supervisor;
+  if (supervisor.empty()) {
+    auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec) supervisor = (self.parent_path() / kSupervisorProgram).string();
+  }
+  if (!supervisor.empty() && is_executable_file(supervisor)) supervisor_ = supervisor;
 }
 
 bool ProcessRunner::docker_available() const {
@@ -444,6 +383,8 @@ bool ProcessRunner::make_sandbox(const LaunchSpec& spec) {
 }
 
 ProcessRunner::~ProcessRunner() {
+  for (auto& [container_id, pending] : pending_)
+    close_report(pending);
   for (auto& [container_id, fetch] : fetches_)
     fetch->cancel = true;
   for (auto& [container_id, fetch] : fetches_) {
@@ -518,7 +459,10 @@ void ProcessRunner::collect_fetches() {
 }
 
 void ProcessRunner::start_process(const LaunchSpec& spec) {
-  const std::string docker_path = options_.docker.empty()
+  // Looked up for docker tasks only: a look-up stats every PATH entry.
+  const bool docker =
+      spec.task.has_container() && spec.task.container().type() == mesos::v1::ContainerInfo::DOCKER;
+  const std::string docker_path = !docker || options_.docker.empty()
                                       ? std::string()
                                       : find_on_path(options_.docker, master_path_variable());
   auto line = build_command_line(spec, docker_path);
@@ -560,71 +504,189 @@ void ProcessRunner::start_process(const LaunchSpec& spec) {
   pipe_fds[0] = lift_fd(pipe_fds[0]);
   pipe_fds[1] = lift_fd(pipe_fds[1]);
 
-  ChildPlan plan;
-  plan.path = line->path.c_str();
+  std::vector<char*> argv;
   for (auto& arg : line->argv)
-    plan.argv.push_back(arg.data());
-  plan.argv.push_back(nullptr);
+    argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
   for (auto& entry : line->environment)
-    plan.envp.push_back(entry.data());
-  plan.envp.push_back(nullptr);
-  plan.cwd = spec.sandbox.c_str();
-  plan.status_path = status_path.c_str();
-  plan.status_tmp_path = status_tmp_path.c_str();
-  plan.stdin_fd = stdin_fd;
-  plan.stdout_fd = stdout_fd;
-  plan.stderr_fd = stderr_fd;
-  plan.report_fd = pipe_fds[1];
-  struct rlimit limit {};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
-    plan.max_fd = static_cast<int>(std::min<rlim_t>(limit.rlim_cur, 65536));
-  }
+    envp.push_back(entry.data());
+  envp.push_back(nullptr);
 
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    queue_launch_failed(spec.container_id, fmt::format("fork: {}", errno_text(errno)));
-    return;
+  pid_t pid = 0;
+  if (!supervisor_.empty()) {
+    // posix_spawn (clone with CLONE_VM|CLONE_VFORK) copies no page tables, and leaves no
+    // copy-on-write pages for local-master to fault on afterwards: fork() did both, for the
+    // whole heap, and on a VM each such fault is a TLB shootdown.
+    std::vector<std::string> words = {supervisor_, spec.sandbox, status_path, status_tmp_path,
+                                      line->path};
+    std::vector<char*> supervisor_argv;
+    for (auto& word : words)
+      supervisor_argv.push_back(word.data());
+    supervisor_argv.insert(supervisor_argv.end(), argv.begin(), argv.end());
+    const int error = spawn_supervisor(supervisor_.c_str(), supervisor_argv.data(), envp.data(),
+                                       {stdin_fd, stdout_fd, stderr_fd, pipe_fds[1]}, &pid);
+    if (error != 0) {
+      queue_launch_failed(spec.container_id, fmt::format("Failed to start the supervisor '{}': {}",
+                                                         supervisor_, errno_text(error)));
+      return;
+    }
+  } else {
+    ChildPlan plan;
+    plan.path = line->path.c_str();
+    plan.argv = argv.data();
+    plan.envp = envp.data();
+    plan.cwd = spec.sandbox.c_str();
+    plan.status_path = status_path.c_str();
+    plan.status_tmp_path = status_tmp_path.c_str();
+    plan.stdin_fd = stdin_fd;
+    plan.stdout_fd = stdout_fd;
+    plan.stderr_fd = stderr_fd;
+    plan.report_fd = pipe_fds[1];
+    struct rlimit limit {};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+      plan.max_fd = static_cast<int>(std::min<rlim_t>(limit.rlim_cur, 65536));
+    }
+    pid = ::fork();
+    if (pid < 0) {
+      queue_launch_failed(spec.container_id, fmt::format("fork: {}", errno_text(errno)));
+      return;
+    }
+    if (pid == 0) run_supervisor(plan);
   }
-  if (pid == 0) run_supervisor(plan);
 
   ::close(pipe_fds[1]);
   pipe_fds[1] = -1;
-  ExecFailure failure;
-  std::size_t received = 0;
-  while (received < sizeof failure) {
-    const ssize_t n = ::read(pipe_fds[0], reinterpret_cast<char*>(&failure) + received,
-                             sizeof failure - received);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    received += static_cast<std::size_t>(n);
-  }
-  if (received == sizeof failure) {
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    const char* what = failure.stage == 1   ? "Failed to enter the sandbox"
-                       : failure.stage == 2 ? "Failed to fork the task"
-                                            : "Failed to execute";
-    queue_launch_failed(
-        spec.container_id,
-        fmt::format("{} '{}': {}", what, failure.stage == 1 ? spec.sandbox : line->path,
-                    errno_text(failure.error)));
-    return;
-  }
+  // The answer (an ExecFailure, or end of file once the command has been executed) comes when
+  // the children have run: read by reap(), never waited for here.
+  ::fcntl(pipe_fds[0], F_SETFL, ::fcntl(pipe_fds[0], F_GETFL) | O_NONBLOCK);
+  Pending pending;
+  pending.pid = pid;
+  pending.report_fd = std::exchange(pipe_fds[0], -1);
+  pending.status_path = status_path;
+  pending.path = line->path;
+  pending.sandbox = spec.sandbox;
+  pending_.erase(spec.container_id);  // container ids are unique per launch; never there
+  auto [it, inserted] = pending_.emplace(spec.container_id, std::move(pending));
+  watch_report(it->first, it->second);
+}
 
-  processes_[spec.container_id] = Watched{pid, pid, false, status_path};
-  RunnerEvent event;
-  event.kind = RunnerEvent::Kind::running;
-  event.container_id = spec.container_id;
-  event.pid = pid;
-  event.pgid = pid;
-  queued_.push_back(std::move(event));
+struct ProcessRunner::ReportWatch {
+  explicit ReportWatch(const boost::asio::any_io_executor& executor, int fd)
+      : descriptor(executor, fd) {}
+  boost::asio::posix::stream_descriptor descriptor;
+  bool waiting = false;
+};
+
+ProcessRunner::Pending::Pending() = default;
+ProcessRunner::Pending::Pending(Pending&&) noexcept = default;
+ProcessRunner::Pending::~Pending() = default;
+
+void ProcessRunner::watch_report(const std::string& container_id, Pending& pending) {
+  if (!executor_) return;
+  if (!pending.watch) pending.watch = std::make_unique<ReportWatch>(*executor_, pending.report_fd);
+  if (pending.watch->waiting) return;
+  pending.watch->waiting = true;
+  pending.watch->descriptor.async_wait(
+      boost::asio::posix::stream_descriptor::wait_read,
+      [this, alive = std::weak_ptr<bool>(alive_), container_id](boost::system::error_code ec) {
+        // Cancelled (the report was read by a reap, or the executor was cleared) or the runner
+        // is gone: nothing of this runner may be touched.
+        if (ec || !alive.lock()) return;
+        if (auto it = pending_.find(container_id); it != pending_.end() && it->second.watch) {
+          it->second.watch->waiting = false;
+        }
+        std::lock_guard lock(mutex_);
+        if (wake_) wake_();
+      });
+}
+
+void ProcessRunner::close_report(Pending& pending) {
+  if (pending.watch) {
+    // Gives the descriptor back without closing it (its wait ends as cancelled); closed below.
+    pending.watch->descriptor.release();
+    pending.watch.reset();
+  }
+  if (pending.report_fd >= 0) ::close(pending.report_fd);
+  pending.report_fd = -1;
+}
+
+void ProcessRunner::set_executor(std::optional<boost::asio::any_io_executor> executor) {
+  for (auto& [container_id, pending] : pending_) {
+    if (!pending.watch) continue;
+    pending.watch->descriptor.release();
+    pending.watch.reset();
+  }
+  executor_ = std::move(executor);
+  for (auto& [container_id, pending] : pending_)
+    watch_report(container_id, pending);
+}
+
+void ProcessRunner::read_reports() {
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    Pending& pending = it->second;
+    bool ended = false;
+    while (pending.received < sizeof pending.report) {
+      const ssize_t n = ::read(pending.report_fd, pending.report + pending.received,
+                               sizeof pending.report - pending.received);
+      if (n < 0 && errno == EINTR) continue;
+      if (n > 0) {
+        pending.received += static_cast<std::size_t>(n);
+        continue;
+      }
+      // 0: every copy of the write end is closed (the command was executed, or the children
+      // are gone); an error other than EAGAIN ends the wait the same way.
+      ended = n == 0 || errno != EAGAIN;
+      break;
+    }
+    if (pending.received < sizeof pending.report && !ended) {
+      watch_report(it->first, pending);
+      ++it;
+      continue;
+    }
+    close_report(pending);
+    if (pending.received == sizeof pending.report) {
+      static_assert(sizeof(ExecFailure) == sizeof pending.report);
+      ExecFailure failure;
+      std::memcpy(&failure, pending.report, sizeof failure);
+      // The supervisor exits right after the report: this wait is short.
+      int status = 0;
+      while (::waitpid(pending.pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      const char* what = failure.stage == 1   ? "Failed to enter the sandbox"
+                         : failure.stage == 2 ? "Failed to fork the task"
+                                              : "Failed to execute";
+      queue_launch_failed(
+          it->first,
+          fmt::format("{} '{}': {}", what, failure.stage == 1 ? pending.sandbox : pending.path,
+                      errno_text(failure.error)));
+    } else {
+      processes_[it->first] = Watched{pending.pid, pending.pid, false, pending.status_path};
+      RunnerEvent event;
+      event.kind = RunnerEvent::Kind::running;
+      event.container_id = it->first;
+      event.pid = pending.pid;
+      event.pgid = pending.pid;
+      queued_.push_back(std::move(event));
+      if (pending.signal) {
+        // Asked for before the command ran: its group exists now (the supervisor's setsid()
+        // came before the fork whose exec closed the pipe).
+        ::kill(-pending.pid, *pending.signal == TaskSignal::kill ? SIGKILL : SIGTERM);
+      }
+    }
+    it = pending_.erase(it);
+  }
 }
 
 void ProcessRunner::signal(std::string_view container_id, TaskSignal signal, TimePoint) {
   if (auto fetch = fetches_.find(std::string(container_id)); fetch != fetches_.end()) {
     fetch->second->cancel = true;
     if (!fetch->second->signal || signal == TaskSignal::kill) fetch->second->signal = signal;
+    return;
+  }
+  if (auto pending = pending_.find(std::string(container_id)); pending != pending_.end()) {
+    auto& asked = pending->second.signal;
+    if (!asked || signal == TaskSignal::kill) asked = signal;
     return;
   }
   auto it = processes_.find(std::string(container_id));
@@ -635,6 +697,8 @@ void ProcessRunner::signal(std::string_view container_id, TaskSignal signal, Tim
 
 void ProcessRunner::signal_all(TaskSignal signal, TimePoint now) {
   for (const auto& [container_id, watched] : processes_)
+    this->signal(container_id, signal, now);
+  for (const auto& [container_id, pending] : pending_)
     this->signal(container_id, signal, now);
   for (const auto& [container_id, fetch] : fetches_)
     this->signal(container_id, signal, now);
@@ -666,6 +730,8 @@ Termination ProcessRunner::read_status_file(const std::string& path,
 
 void ProcessRunner::reap() {
   collect_fetches();
+  // Before the exits: a command that ended at once is reported running, then exited.
+  read_reports();
   for (auto it = processes_.begin(); it != processes_.end();) {
     const Watched& watched = it->second;
     int status = 0;

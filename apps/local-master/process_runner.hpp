@@ -4,7 +4,9 @@
 // Per task, in the task's own session and process group (setsid), so that the task survives a
 // restart of local-master and can be killed as a group:
 //
-//   local-master ── supervisor (the group leader; ignores SIGTERM/SIGINT/SIGHUP)
+//   local-master ── supervisor (the group leader; ignores SIGTERM/SIGINT/SIGHUP): the program
+//                    │ local-master-supervisor (posix_spawn), or a fork of local-master
+//                    │ when that program is missing (supervisor.hpp)
 //                    └── the command: `/bin/sh -c <value>` (CommandInfo.shell, the default) or
 //                        <value> with <arguments> (shell=false, found on PATH), or
 //                        `docker run ...` for a DOCKER ContainerInfo
@@ -25,6 +27,12 @@
 // runner calls the `wake` callback (from the fetch thread) when a fetch has ended, so that the
 // wiring can poll at once instead of on its next timer.
 //
+// A launch does not wait for the command's exec: the supervisor reports an exec failure on a
+// pipe, whose end of file says the command was executed. `reap()` reads the pipes that are still
+// pending (non-blocking) and queues `running` or `launch_failed`; with an executor
+// (`set_executor`) the runner also waits for them there and calls `wake` when one answers, so
+// that a launch costs the master's thread only the fork, never the child's way to exec.
+//
 // Exit statuses are collected by `reap()` with waitpid(WNOHANG); `poll()` calls it. The wiring
 // should run `Master::advance()` on SIGCHLD and on a periodic timer (adopted processes are not
 // our children: they are checked with kill(pid, 0) on every poll).
@@ -40,6 +48,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <boost/asio/any_io_executor.hpp>
+
 #include "fetcher.hpp"
 #include "heatblast/error.hpp"
 #include "task_runner.hpp"
@@ -53,6 +63,11 @@ struct ProcessRunnerOptions {
   std::string meta_dir;
   // The docker CLI: a name looked up on PATH, or a path. Empty: docker is unavailable.
   std::string docker = "docker";
+  // The supervisor program (local-master-supervisor), spawned for each task. Empty: the one
+  // next to the running program. When that is no executable file, each task's supervisor is a
+  // fork of local-master instead (the same behaviour, but each launch then copies the
+  // master's page tables and leaves it copy-on-write faults: several times the CPU).
+  std::string supervisor;
   // Limits and the frameworks home of the fetcher (CommandInfo.uris).
   FetcherOptions fetcher{};
 };
@@ -86,15 +101,21 @@ class ProcessRunner final : public TaskRunner {
   // into the runner (post to the master's executor instead). Empty (the default, or set so before
   // the callee goes away): nothing is called. Safe to call at any time from any thread.
   void set_wake(std::function<void()> wake);
+  // The executor on which exec reports are awaited (then `wake` is called, on that executor).
+  // Without one (the default, or nullopt) they are only read by `reap()`. Its context must
+  // outlive the runner, or the executor be cleared (nullopt) while that context still exists.
+  void set_executor(std::optional<boost::asio::any_io_executor> executor);
 
   // True when `options.docker` names an executable file (looked up on each call).
   bool docker_available() const override;
-  // Forks the supervisor and waits (briefly: until exec) to learn whether the command could
-  // be executed; the result is reported by the next `poll()`. With CommandInfo.uris, starts
-  // their fetch instead and returns at once; the rest happens when the fetch has ended.
+  // Starts the supervisor and returns; whether the command could be executed is reported by a
+  // later `poll()` (the exec report pipe, see above). With CommandInfo.uris, starts their fetch
+  // instead; the rest happens when the fetch has ended.
   void launch(const LaunchSpec& spec, TimePoint now) override;
   // kill(-pgid, SIGTERM or SIGKILL). A task still fetching has its fetch cancelled and is
-  // reported `exited` (signaled with that signal) once the fetch thread has stopped.
+  // reported `exited` (signaled with that signal) once the fetch thread has stopped. A task
+  // whose exec report is pending is signalled once the command has been executed (before that
+  // its process group may not exist yet): it is reported `running`, then `exited`.
   void signal(std::string_view container_id, TaskSignal signal, TimePoint now) override;
   void adopt(const Adoption& adoption, TimePoint now) override;
   // `reap()`, then everything queued.
@@ -102,13 +123,18 @@ class ProcessRunner final : public TaskRunner {
   // Now, when events are queued; otherwise nullopt (a process exit is an outside cause).
   std::optional<TimePoint> next_deadline() const override;
 
-  // Collects ended supervisors (waitpid WNOHANG) and gone adopted processes, and queues an
-  // `exited` event for each; starts the tasks whose fetch ended well, queues `fetch_failed`
-  // for the others. Cheap; safe to call often.
+  // Reads the pending exec reports (`running` or `launch_failed`); collects ended supervisors
+  // (waitpid WNOHANG) and gone adopted processes, and queues an `exited` event for each; starts
+  // the tasks whose fetch ended well, queues `fetch_failed` for the others. Cheap; safe to call
+  // often.
   void reap();
 
-  // Processes being watched, and tasks still being fetched.
-  std::size_t live_tasks() const { return processes_.size() + fetches_.size(); }
+  // The supervisor program that is spawned; empty when supervisors are forks of local-master.
+  const std::string& supervisor_program() const { return supervisor_; }
+
+  // Processes being watched, launches whose exec report is pending, and tasks still being
+  // fetched.
+  std::size_t live_tasks() const { return processes_.size() + pending_.size() + fetches_.size(); }
   // signal() to every process being watched: local-master's shutdown without a work dir,
   // when nothing could adopt the tasks later.
   void signal_all(TaskSignal signal, TimePoint now);
@@ -119,6 +145,24 @@ class ProcessRunner final : public TaskRunner {
     int pgid = 0;
     bool adopted = false;  // not our child: polled with kill(pid, 0)
     std::string status_path;
+  };
+
+  struct ReportWatch;  // the executor's wait for one exec report (process_runner.cpp)
+
+  // A forked supervisor whose exec report has not been read to its end yet.
+  struct Pending {
+    int pid = 0;
+    int report_fd = -1;  // read end of the exec report pipe, non-blocking
+    std::string status_path;
+    std::string path;  // what is executed, for the failure message
+    std::string sandbox;
+    char report[8] = {};  // an ExecFailure (process_runner.cpp), as far as it has been read
+    std::size_t received = 0;
+    std::optional<TaskSignal> signal;  // asked for before the command ran
+    std::unique_ptr<ReportWatch> watch;
+    Pending();
+    Pending(Pending&&) noexcept;
+    ~Pending();
   };
 
   // One task whose URIs are being fetched. `done`, `result` under `mutex_`; `cancel` atomic;
@@ -133,6 +177,10 @@ class ProcessRunner final : public TaskRunner {
   };
 
   void start_process(const LaunchSpec& spec);
+  // Reads what is there of each pending exec report; queues the outcome of those complete.
+  void read_reports();
+  void watch_report(const std::string& container_id, Pending& pending);
+  void close_report(Pending& pending);
   void collect_fetches();
   std::string container_meta_dir(const std::string& container_id) const;
   Termination read_status_file(const std::string& path, std::optional<int> supervisor_status);
@@ -141,7 +189,12 @@ class ProcessRunner final : public TaskRunner {
   bool make_sandbox(const LaunchSpec& spec);
 
   ProcessRunnerOptions options_;
+  std::string supervisor_;
   std::unordered_map<std::string, Watched> processes_;
+  std::unordered_map<std::string, Pending> pending_;
+  std::optional<boost::asio::any_io_executor> executor_;
+  // Expires with the runner: an exec report's wait that completes later does nothing.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::vector<RunnerEvent> queued_;
   std::optional<TimePoint> last_now_;
   std::unordered_map<std::string, std::unique_ptr<Fetch>> fetches_;

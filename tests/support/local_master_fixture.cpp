@@ -107,9 +107,10 @@ LocalMaster::LocalMaster(boost::asio::io_context& io, LocalMasterConfig config)
   if (config_.simulated) {
     inner_ = std::make_unique<lm::SimulatedRunner>();
   } else {
-    auto processes = std::make_unique<lm::ProcessRunner>(
-        lm::ProcessRunnerOptions{.meta_dir = work_dir_ + "/meta", .docker = ""});
+    auto processes = std::make_unique<lm::ProcessRunner>(lm::ProcessRunnerOptions{
+        .meta_dir = work_dir_ + "/meta", .docker = "", .supervisor = HEATBLAST_SUPERVISOR_PATH});
     processes_ = processes.get();
+    processes_->set_executor(io.get_executor());
     options.reap = [p = processes_] { p->reap(); };
     inner_ = std::move(processes);
   }

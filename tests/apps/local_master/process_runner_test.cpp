@@ -10,11 +10,16 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "heatblast/resources.hpp"
 #include "master.hpp"
@@ -42,6 +47,15 @@ LaunchSpec spec_for(const std::string& root, const std::string& id, const std::s
   spec.task.mutable_command()->set_value(shell);
   spec.sandbox = root + "/sandboxes/" + id;
   return spec;
+}
+
+// The supervisor program built beside the tests; `forked`: supervisors are forks of the test
+// process instead (the runner's way when that program is missing).
+ProcessRunnerOptions runner_options(const std::string& meta_dir, bool forked = false) {
+  return {.meta_dir = meta_dir,
+          .docker = "",
+          .supervisor = forked ? std::string("/nonexistent/local-master-supervisor")
+                               : std::string(HEATBLAST_SUPERVISOR_PATH)};
 }
 
 TimePoint wall_now() {
@@ -94,6 +108,15 @@ std::string read_file(const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+// The file descriptors this process holds.
+std::size_t open_fds() {
+  std::size_t count = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    ++count;
+  }
+  return count;
 }
 
 }  // namespace
@@ -166,7 +189,9 @@ TEST_CASE("build_command_line: shell, argv, environment, docker") {
 TEST_CASE("ProcessRunner runs commands in a sandbox and reports how they end") {
   TempDir temp("local-master-runner");
   const std::string dir = temp.str();
-  ProcessRunner runner({dir + "/meta", ""});
+  const bool forked = GENERATE(false, true);
+  ProcessRunner runner(runner_options(dir + "/meta", forked));
+  CHECK(runner.supervisor_program().empty() == forked);
   RunnerEvents events(runner);
   CHECK_FALSE(runner.docker_available());
 
@@ -231,18 +256,184 @@ TEST_CASE("ProcessRunner runs commands in a sandbox and reports how they end") {
   }
 }
 
+TEST_CASE("ProcessRunner: a launch does not wait for the exec, reports come through the executor") {
+  TempDir temp("local-master-runner");
+  const std::string dir = temp.str();
+  boost::asio::io_context io;
+  // The reactor's own descriptors (epoll, eventfd, timerfd) come with its first user.
+  boost::asio::steady_timer reactor_user(io);
+  const std::size_t fds_before = open_fds();
+  {
+    ProcessRunner runner(runner_options(dir + "/meta"));
+    runner.set_executor(io.get_executor());
+    // The only polls are those the wake asks for, as in local-master (no reap timer here).
+    std::vector<RunnerEvent> events;
+    int wakes = 0;
+    runner.set_wake([&] {
+      ++wakes;
+      boost::asio::post(io, [&] {
+        auto fresh = runner.poll(wall_now());
+        events.insert(events.end(), fresh.begin(), fresh.end());
+      });
+    });
+    const auto count = [&](const std::string& container, RunnerEvent::Kind kind) {
+      return std::count_if(events.begin(), events.end(), [&](const RunnerEvent& event) {
+        return event.container_id == container && event.kind == kind;
+      });
+    };
+    const auto run_until = [&](const std::function<bool()>& done) {
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (!done() && std::chrono::steady_clock::now() < deadline) {
+        io.run_for(std::chrono::milliseconds(5));
+      }
+      return done();
+    };
+
+    constexpr int kTasks = 40;
+    std::vector<LaunchSpec> specs;
+    for (int i = 0; i < kTasks; ++i) {
+      specs.push_back(spec_for(dir, fmt::format("par{}", i), "exec sleep 30"));
+      runner.launch(specs.back(), wall_now());
+    }
+    auto missing = spec_for(dir, "missing", "/no/such/program");
+    missing.task.mutable_command()->set_shell(false);
+    runner.launch(missing, wall_now());
+    // Nothing is known before a poll: every launch is still pending, none was waited for.
+    CHECK(runner.live_tasks() == kTasks + 1);
+
+    SECTION("all of them reach running, each in its own process group; the failure says why") {
+      REQUIRE(run_until([&] {
+        return std::all_of(specs.begin(), specs.end(),
+                           [&](const LaunchSpec& spec) {
+                             return count(spec.container_id, RunnerEvent::Kind::running) == 1;
+                           }) &&
+               count(missing.container_id, RunnerEvent::Kind::launch_failed) == 1;
+      }));
+      CHECK(wakes >= 1);
+      std::set<int> groups;
+      for (const auto& event : events) {
+        if (event.kind != RunnerEvent::Kind::running) continue;
+        REQUIRE(event.pid);
+        CHECK(event.pgid == event.pid);
+        CHECK(::getpgid(*event.pid) == *event.pid);
+        groups.insert(*event.pgid);
+      }
+      CHECK(groups.size() == kTasks);
+      for (const auto& event : events) {
+        if (event.kind != RunnerEvent::Kind::launch_failed) continue;
+        CHECK(event.container_id == missing.container_id);
+        CHECK(event.message == "Failed to execute '/no/such/program': No such file or directory");
+      }
+      CHECK(runner.live_tasks() == kTasks);
+      runner.signal_all(TaskSignal::kill, wall_now());
+      // Exits have no wake of their own (local-master reaps on SIGCHLD and a timer).
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (runner.live_tasks() > 0 && std::chrono::steady_clock::now() < deadline) {
+        auto fresh = runner.poll(wall_now());
+        events.insert(events.end(), fresh.begin(), fresh.end());
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      for (const auto& spec : specs) {
+        CHECK(count(spec.container_id, RunnerEvent::Kind::exited) == 1);
+      }
+      CHECK(runner.live_tasks() == 0);
+    }
+    SECTION("killed while the reports are pending: running, then killed; the failure stays one") {
+      runner.signal_all(TaskSignal::terminate, wall_now());
+      runner.signal(specs[0].container_id, TaskSignal::kill, wall_now());
+      runner.signal(specs[1].container_id, TaskSignal::kill, wall_now());
+      runner.signal(specs[1].container_id, TaskSignal::terminate, wall_now());  // no downgrade
+      REQUIRE(run_until([&] {
+        auto fresh = runner.poll(wall_now());
+        events.insert(events.end(), fresh.begin(), fresh.end());
+        return runner.live_tasks() == 0;
+      }));
+      for (const auto& spec : specs) {
+        // In the order the master expects: the command ran, then it was killed.
+        std::vector<RunnerEvent::Kind> kinds;
+        std::optional<Termination> end;
+        for (const auto& event : events) {
+          if (event.container_id != spec.container_id) continue;
+          kinds.push_back(event.kind);
+          if (event.kind == RunnerEvent::Kind::exited) end = event.termination;
+        }
+        CHECK(kinds == std::vector<RunnerEvent::Kind>{RunnerEvent::Kind::running,
+                                                      RunnerEvent::Kind::exited});
+        REQUIRE(end);
+        CHECK(end->kind == Termination::Kind::signaled);
+        const bool killed = spec.container_id == specs[0].container_id ||
+                            spec.container_id == specs[1].container_id;
+        CHECK(end->code == (killed ? SIGKILL : SIGTERM));
+      }
+      CHECK(count(missing.container_id, RunnerEvent::Kind::launch_failed) == 1);
+      CHECK(events.size() == 2 * kTasks + 1);
+    }
+    // Whatever a section left running (the last one: all of them) is ended for the fd count.
+    runner.signal_all(TaskSignal::kill, wall_now());
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (runner.live_tasks() > 0 && std::chrono::steady_clock::now() < deadline) {
+      runner.poll(wall_now());
+      io.run_for(std::chrono::milliseconds(5));
+    }
+    CHECK(runner.live_tasks() == 0);
+  }
+  // The pipes, the sandbox files and the executor's registrations are all closed again.
+  io.run_for(std::chrono::milliseconds(10));
+  CHECK(open_fds() == fds_before);
+}
+
+TEST_CASE("ProcessRunner: a runner destroyed with exec reports pending closes their pipes") {
+  TempDir temp("local-master-runner");
+  const std::string dir = temp.str();
+  boost::asio::io_context io;
+  // The reactor's own descriptors (epoll, eventfd, timerfd) come with its first user.
+  boost::asio::steady_timer reactor_user(io);
+  const std::size_t fds_before = open_fds();
+  std::vector<std::string> sandboxes;
+  {
+    ProcessRunner runner(runner_options(dir + "/meta"));
+    runner.set_executor(io.get_executor());
+    for (int i = 0; i < 5; ++i) {
+      auto spec = spec_for(dir, fmt::format("left{}", i), "echo ran > ran");
+      runner.launch(spec, wall_now());
+      sandboxes.push_back(spec.sandbox);
+    }
+    CHECK(runner.live_tasks() == 5);
+  }
+  io.run_for(std::chrono::milliseconds(10));  // the cancelled waits end without the runner
+  CHECK(open_fds() == fds_before);
+  // The tasks themselves were left alone, as local-master leaves its tasks: they ran.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (const auto& sandbox : sandboxes) {
+    while (read_file(sandbox + "/ran") != "ran\n" && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    CHECK(read_file(sandbox + "/ran") == "ran\n");
+  }
+  // Their supervisors were our children: reap them so that no zombie outlives the test.
+  int reaped = 0;
+  while (reaped < 5 && std::chrono::steady_clock::now() < deadline) {
+    if (::waitpid(-1, nullptr, WNOHANG) > 0) {
+      ++reaped;
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+  CHECK(reaped == 5);
+}
+
 TEST_CASE("ProcessRunner adopts a process another runner started") {
   TempDir temp("local-master-runner");
   const std::string dir = temp.str();
   auto spec = spec_for(dir, "adopted", "exec sleep 30");
   int pid = 0;
   {
-    ProcessRunner first({dir + "/meta", ""});
+    ProcessRunner first(runner_options(dir + "/meta"));
     RunnerEvents first_events(first);
     first.launch(spec, wall_now());
     pid = *first_events.wait_for(spec.container_id, RunnerEvent::Kind::running).pid;
   }
-  ProcessRunner second({dir + "/meta", ""});
+  ProcessRunner second(runner_options(dir + "/meta"));
   RunnerEvents second_events(second);
   SECTION("alive: watched, then killed") {
     second.adopt({spec.container_id, spec.sandbox, pid, pid}, wall_now());
@@ -296,7 +487,7 @@ struct LiveHarness {
   std::string stream_id;
   mesos::v1::Offer offer;
 
-  explicit LiveHarness(const std::string& dir) : root(dir), runner({dir + "/meta", ""}) {
+  explicit LiveHarness(const std::string& dir) : root(dir), runner(runner_options(dir + "/meta")) {
     MasterOptions options;
     auto agent = heatblast::parse_resources("cpus:2;mem:512;disk:100");
     REQUIRE(agent);
@@ -404,6 +595,28 @@ TEST_CASE("Master over ProcessRunner: 'exit 3' ends TASK_FAILED, 'true' TASK_FIN
   }
 }
 
+TEST_CASE("Master over ProcessRunner: a kill before the exec report: RUNNING, then KILLED") {
+  TempDir temp("local-master-runner");
+  LiveHarness live(temp.str());
+  live.subscribe();
+  // The launch returns before the command's exec is known: the kill finds it pending.
+  live.launch("early", "exec sleep 30");
+  Call kill;
+  kill.set_type(Call::KILL);
+  kill.mutable_kill()->mutable_task_id()->set_value("early");
+  REQUIRE(live.call(kill).status == 202);
+  auto killed = live.wait_for_state("early", mesos::v1::TASK_KILLED);
+  CHECK(killed.message() == "Command terminated with signal Terminated");
+  std::vector<mesos::v1::TaskState> states;
+  for (const auto& event : *live.events) {
+    if (event.type() != Event::UPDATE) continue;
+    const auto state = event.update().status().state();
+    if (states.empty() || states.back() != state) states.push_back(state);
+  }
+  CHECK(states == std::vector<mesos::v1::TaskState>{
+                      mesos::v1::TASK_STARTING, mesos::v1::TASK_RUNNING, mesos::v1::TASK_KILLED});
+}
+
 TEST_CASE("Master over ProcessRunner: a restarted master re-adopts a running task") {
   TempDir temp("local-master-runner");
   const std::string dir = temp.str();
@@ -441,7 +654,7 @@ TEST_CASE("ProcessRunner: paths used after the supervisor changes into the sandb
     const std::string relative =
         std::filesystem::relative(scratch, std::filesystem::current_path()).string() + "/meta";
     REQUIRE(std::filesystem::path(relative).is_relative());
-    ProcessRunner runner(ProcessRunnerOptions{.meta_dir = relative, .docker = ""});
+    ProcessRunner runner(runner_options(relative));
     const auto spec = spec_for(scratch, "rel", "exit 4");
     RunnerEvents events(runner);
     runner.launch(spec, wall_now());
