@@ -49,7 +49,7 @@ tsan() {
   # One clang build under ThreadSanitizer, then ctest with the given arguments (the whole
   # suite without any). Not run by CI: almost all state lives on one Asio executor per process;
   # the threads that exist are few (tests/fuzz/README.md, "ThreadSanitizer").
-  # Every process writes its reports to $tsan/tsan-reports/<name>.<pid>, children included (a
+  # Every process writes its reports to $tsan/tsan-reports/report.<pid>, children included (a
   # program a test starts, a load-worker that local-master starts): a report in a child whose
   # stderr a test does not show still fails the run, and is printed at the end.
   local tsan="${HEATBLAST_TSAN_BUILD_DIR:-${build}-tsan}"
