@@ -12,7 +12,8 @@ packages=(
   libssl-dev  # load-worker's https:// target (Boost.Asio's TLS)
   tar unzip zip gzip  # local-master's fetcher unpacks archives with them; zip: its tests
   libzookeeper-mt-dev zookeeper  # zk:// detection; its tests run a real ZooKeeper server
-  # The sanitizer and libFuzzer build (quickstart.sh sanitize, which CI runs; tests/fuzz/run.sh)
+  # The sanitizer and libFuzzer build (quickstart.sh sanitize, which CI runs; tests/fuzz/run.sh;
+  # quickstart.sh tsan)
   clang libclang-rt-14-dev
 )
 

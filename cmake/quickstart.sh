@@ -4,6 +4,8 @@
 #   bash cmake/quickstart.sh test   build everything and run the whole test suite (ctest)
 #   bash cmake/quickstart.sh sanitize  the same with clang under ASan+UBSan, then the fuzzers
 #                                      (the build goes to ./build-san)
+#   bash cmake/quickstart.sh tsan [ctest args]  clang under ThreadSanitizer, then ctest (all of
+#                                      it, or e.g. `-L integration`; the build goes to ./build-tsan)
 # All install missing Debian packages first (cmake/install-deps.sh). The build goes to
 # ./build (override with HEATBLAST_BUILD_DIR). Under CI (CI=true) warnings are errors, and `test`
 # goes on with `sanitize` (the whole suite under ASan+UBSan, then each fuzzer for 20 s).
@@ -43,6 +45,33 @@ sanitize() {
   HEATBLAST_FUZZ_BUILD_DIR="$san" bash "$root/tests/fuzz/run.sh" "${HEATBLAST_FUZZ_SECONDS:-20}"
 }
 
+tsan() {
+  # One clang build under ThreadSanitizer, then ctest with the given arguments (the whole
+  # suite without any). Not run by CI: almost all state lives on one Asio executor per process;
+  # the threads that exist are few (tests/fuzz/README.md, "ThreadSanitizer").
+  # Every process writes its reports to $tsan/tsan-reports/report.<pid>, children included (a
+  # program a test starts, a load-worker that local-master starts): a report in a child whose
+  # stderr a test does not show still fails the run, and is printed at the end.
+  local tsan="${HEATBLAST_TSAN_BUILD_DIR:-${build}-tsan}"
+  local werror=OFF
+  [ "${CI:-}" = "true" ] && werror=ON
+  cmake -S "$root" -B "$tsan" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+    -DCMAKE_CXX_FLAGS_DEBUG="-O1 -gline-tables-only" -DCMAKE_CXX_COMPILER=clang++ \
+    -DHEATBLAST_SANITIZE=thread -DHEATBLAST_BUILD_BENCH=OFF -DHEATBLAST_WERROR="$werror"
+  cmake --build "$tsan" -j "$jobs"
+  local reports="$tsan/tsan-reports"
+  rm -rf "$reports" && mkdir -p "$reports"
+  export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$here/tsan-suppressions.txt:log_path=$reports/report}"
+  local rc=0
+  (cd "$tsan" && ctest --output-on-failure -j "$jobs" --timeout 900 "$@") || rc=$?
+  if compgen -G "$reports/report.*" >/dev/null; then
+    echo "== ThreadSanitizer reports (from $reports):" >&2
+    cat "$reports"/report.* >&2
+    rc=1
+  fi
+  return "$rc"
+}
+
 case "${1:-}" in
   run)
     configure >/dev/null
@@ -77,8 +106,12 @@ case "${1:-}" in
   sanitize)
     sanitize
     ;;
+  tsan)
+    shift
+    tsan "$@"
+    ;;
   *)
-    echo "usage: bash cmake/quickstart.sh run|test|sanitize" >&2
+    echo "usage: bash cmake/quickstart.sh run|test|sanitize|tsan [ctest args]" >&2
     exit 2
     ;;
 esac
