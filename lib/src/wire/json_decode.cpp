@@ -27,6 +27,7 @@
 #include <rapidjson/reader.h>
 
 #include "heatblast/json.hpp"
+#include "wire/json_decode_paths.hpp"
 #include "wire/json_tables.hpp"
 
 namespace heatblast::json {
@@ -1022,24 +1023,19 @@ bool decode_wire(std::string_view text, pb::Message& out, const DecodeOptions& o
                         scratch.bytes, scratch.wire_frames);
   rapidjson::Reader reader;
   const rapidjson::ParseResult parsed = reader.Parse<kParseFlags>(stream, transcoder);
-  if (!parsed || stream.Tell() != text.size()) return false;
-  if (transcoder.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) return false;
-  // Partial: required fields are checked below, by the same code as for the slow path.
-  return out.ParsePartialFromArray(scratch.wire.data(), static_cast<int>(transcoder.size()));
-}
-
-}  // namespace
-
-Result<void> decode(std::string_view text, pb::Message& out, const DecodeOptions& options) {
-  thread_local Scratch scratch;
-  const bool fast = decode_wire(text, out, options, scratch);
+  bool ok = parsed && stream.Tell() == text.size() &&
+            transcoder.size() <= static_cast<std::size_t>(std::numeric_limits<int>::max());
+  // Partial: required fields are checked afterwards, by the same code as for the slow path.
+  ok = ok && out.ParsePartialFromArray(scratch.wire.data(), static_cast<int>(transcoder.size()));
   release_if_large(scratch.wire);
   release_if_large(scratch.bytes);
-  if (fast) {
-    release_if_large(scratch.text);
-    return check_required(out, options);
-  }
+  release_if_large(scratch.text);
+  return ok;
+}
 
+// The reflection decoder, with its error messages; required fields not checked.
+Result<void> decode_slow(std::string_view text, pb::Message& out, const DecodeOptions& options,
+                         Scratch& scratch) {
   out.Clear();
   scratch.text.assign(text);
   scratch.frames.clear();
@@ -1068,7 +1064,31 @@ Result<void> decode(std::string_view text, pb::Message& out, const DecodeOptions
     message += stopped_early ? "unexpected NUL byte" : rapidjson::GetParseError_En(parsed.Code());
     return fail(errc::json_syntax, std::move(message));
   }
+  return {};
+}
 
+thread_local Scratch scratch;
+
+}  // namespace
+
+namespace detail {
+
+bool decode_fast(std::string_view text, pb::Message& out, const DecodeOptions& options) {
+  return decode_wire(text, out, options, scratch);
+}
+
+Result<void> decode_reflection(std::string_view text, pb::Message& out,
+                               const DecodeOptions& options) {
+  if (auto r = decode_slow(text, out, options, scratch); !r) return r;
+  return check_required(out, options);
+}
+
+}  // namespace detail
+
+Result<void> decode(std::string_view text, pb::Message& out, const DecodeOptions& options) {
+  if (!decode_wire(text, out, options, scratch)) {
+    if (auto r = decode_slow(text, out, options, scratch); !r) return r;
+  }
   return check_required(out, options);
 }
 
