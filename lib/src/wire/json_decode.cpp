@@ -1,5 +1,8 @@
-// JSON -> protobuf, the way a Mesos master reads JSON (stout's protobuf.hpp `Parser`), as a
-// RapidJSON SAX handler that writes straight into the message through reflection: no DOM.
+// JSON -> protobuf, the way a Mesos master reads JSON (stout's protobuf.hpp `Parser`), with
+// RapidJSON's SAX reader: no DOM. Two handlers: Transcoder, tried first, writes the protobuf
+// wire format and lets the message's generated parser fill it; Decoder sets fields through
+// reflection and runs whenever Transcoder gives up (errors, and the few shapes the wire format
+// cannot express the same way). Decoder alone defines what is accepted and every error text.
 //
 // The text is copied once into a per-thread buffer and parsed in place (kParseInsituFlag):
 // strings and keys are unescaped where they lie instead of being copied through the reader's
@@ -890,6 +893,10 @@ bool Transcoder::String(const char* text, rapidjson::SizeType length, bool) {
   const std::string_view s(text, length);
   switch (field->kind) {
     case Kind::kString:
+      if (field->parser_checks_utf8 &&
+          std::any_of(text, text + length, [](char c) { return (c & 0x80) != 0; })) {
+        return false;
+      }
       put_delimited(*field, text, length);
       return true;
     case Kind::kBytes:

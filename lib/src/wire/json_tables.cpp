@@ -104,6 +104,8 @@ class Registry {
       info.json_key = "\"" + field->name() + "\":";
       info.type = field->type();
       set_tag(info);
+      info.parser_checks_utf8 = field->type() == pb::FieldDescriptor::TYPE_STRING &&
+                                field->file()->syntax() == pb::FileDescriptor::SYNTAX_PROTO3;
       if (info.kind == Kind::kMessage) info.message = build(field->message_type());
       if (info.kind == Kind::kEnum) info.enumeration = build(field->enum_type());
       names.emplace_back(field->name());

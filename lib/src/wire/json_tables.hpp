@@ -137,6 +137,9 @@ struct FieldInfo {
   google::protobuf::FieldDescriptor::Type type = google::protobuf::FieldDescriptor::TYPE_INT32;
   std::uint8_t tag_size = 0;
   char tag[5] = {};
+  // A proto3 string: protobuf's parser rejects (and logs) one that is not valid UTF-8, which
+  // the JSON mapping takes as it is, so the fast path leaves non-ASCII ones to reflection.
+  bool parser_checks_utf8 = false;
 };
 
 struct MessageTable {
