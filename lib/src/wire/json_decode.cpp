@@ -1,5 +1,8 @@
-// JSON -> protobuf, the way a Mesos master reads JSON (stout's protobuf.hpp `Parser`), as a
-// RapidJSON SAX handler that writes straight into the message through reflection: no DOM.
+// JSON -> protobuf, the way a Mesos master reads JSON (stout's protobuf.hpp `Parser`), with
+// RapidJSON's SAX reader: no DOM. Two handlers: Transcoder, tried first, writes the protobuf
+// wire format and lets the message's generated parser fill it; Decoder sets fields through
+// reflection and runs whenever Transcoder gives up (errors, and the few shapes the wire format
+// cannot express the same way). Decoder alone defines what is accepted and every error text.
 //
 // The text is copied once into a per-thread buffer and parsed in place (kParseInsituFlag):
 // strings and keys are unescaped where they lie instead of being copied through the reader's
@@ -12,6 +15,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -26,6 +30,7 @@
 #include <rapidjson/reader.h>
 
 #include "heatblast/json.hpp"
+#include "wire/json_decode_paths.hpp"
 #include "wire/json_tables.hpp"
 
 namespace heatblast::json {
@@ -691,18 +696,354 @@ std::string Decoder::path() const {
   return path;
 }
 
-// The copy of the input that RapidJSON parses in place, and the frame stack, kept per thread so
-// that steady-state decoding allocates only what ends up in the message.
+// ---------------------------------------------------------------------------------------------
+// The fast path: JSON -> protobuf wire format -> the generated parser
+
+// A second SAX handler that writes the message in protobuf's wire format instead of setting
+// fields through reflection; the message's own parser (generated, table-driven) then fills it.
+// Reflection's per-field bookkeeping (offset and has-bit lookups, usage checks) was most of the
+// decoder's time; writing tags and values into one buffer is a few stores.
+//
+// It accepts a subset of what Decoder accepts, with the same rules for what it accepts, and
+// gives up (returns false) on anything else: every error, and the cases the wire format cannot
+// express the way Decoder's reflection calls do (`null` for a known field, which clears what an
+// earlier duplicate key set; maps, where an entry may be dropped after its key was seen; groups).
+// decode() then runs Decoder on the same text, so results and error messages are Decoder's.
+struct WireFrame {
+  const MessageTable* table;  // nullptr for an array
+  const FieldInfo* field;     // the current key's field (message), the repeated field (array)
+  std::size_t length_at;      // where the message's length goes (npos for the root)
+};
+
+class Transcoder {
+ public:
+  Transcoder(const MessageTable& root, std::size_t max_depth, std::string& out, std::string& bytes,
+             std::vector<WireFrame>& frames)
+      : root_(root), max_depth_(max_depth), out_(out), bytes_(bytes), frames_(frames) {}
+
+  bool Null();
+  bool Bool(bool value);
+  bool RawNumber(const char* text, rapidjson::SizeType length, bool copy);
+  bool String(const char* text, rapidjson::SizeType length, bool copy);
+  bool StartObject();
+  bool Key(const char* text, rapidjson::SizeType length, bool copy);
+  bool EndObject(rapidjson::SizeType members);
+  bool StartArray();
+  bool EndArray(rapidjson::SizeType elements);
+  bool Int(int) { return false; }
+  bool Uint(unsigned) { return false; }
+  bool Int64(std::int64_t) { return false; }
+  bool Uint64(std::uint64_t) { return false; }
+  bool Double(double) { return false; }
+
+  // The bytes written (out_ is grown ahead and may hold more).
+  std::size_t size() const { return used_; }
+
+ private:
+  // A message's length is written after its fields, into 5 bytes kept free for it: a varint
+  // padded with continuation bits, which every protobuf parser reads as the same number.
+  static constexpr std::size_t kLengthBytes = 5;
+
+  // The field a value goes to, or nullptr when it is skipped (an unknown key).
+  const FieldInfo* target() const { return frames_.back().field; }
+  bool in_array() const { return frames_.back().table == nullptr; }
+
+  char* reserve(std::size_t n) {
+    if (used_ + n > out_.size()) out_.resize(std::max(out_.size() * 2, used_ + n + 256));
+    return out_.data() + used_;
+  }
+  static char* put_varint(char* p, std::uint64_t v) {
+    while (v >= 0x80) {
+      *p++ = static_cast<char>(v | 0x80);
+      v >>= 7;
+    }
+    *p++ = static_cast<char>(v);
+    return p;
+  }
+  template <class T>
+  static char* put_fixed(char* p, T v) {
+    std::memcpy(p, &v, sizeof v);  // the wire format is little-endian, like x86 and arm64
+    return p + sizeof v;
+  }
+  // Writes one element of `field` whose value is a varint or fixed-size number.
+  void put_tag(char*& p, const FieldInfo& field) {
+    std::memcpy(p, field.tag, sizeof field.tag);
+    p += field.tag_size;
+  }
+  bool put_number(const FieldInfo& field, std::string_view text);
+  void put_delimited(const FieldInfo& field, const char* data, std::size_t length);
+  bool enter_skip() {
+    if (frames_.size() + skip_depth_ >= max_depth_) return false;
+    ++skip_depth_;
+    return true;
+  }
+
+  const MessageTable& root_;
+  const std::size_t max_depth_;
+  std::string& out_;
+  std::string& bytes_;  // a base64 field's decoded value
+  std::vector<WireFrame>& frames_;
+  std::size_t used_ = 0;
+  std::size_t skip_depth_ = 0;
+};
+
+bool Transcoder::Null() {
+  if (skip_depth_ > 0) return true;
+  if (frames_.empty()) return false;
+  // In an array: no element. For an unknown key: nothing. For a field: give up (see above).
+  return in_array() || target() == nullptr;
+}
+
+bool Transcoder::Bool(bool value) {
+  if (skip_depth_ > 0) return true;
+  if (frames_.empty()) return false;
+  const FieldInfo* field = target();
+  if (field == nullptr) return true;
+  if (field->kind != Kind::kBool) return false;
+  char* p = reserve(6);
+  put_tag(p, *field);
+  *p++ = value ? 1 : 0;
+  used_ = static_cast<std::size_t>(p - out_.data());
+  return true;
+}
+
+bool Transcoder::put_number(const FieldInfo& field, std::string_view text) {
+  char* p = reserve(15);
+  put_tag(p, field);
+  using T = pb::FieldDescriptor::Type;
+  switch (field.kind) {
+    case Kind::kInt32: {
+      std::int32_t v;
+      if (parse_integer(text, v) != NumberStatus::kOk) return false;
+      if (field.type == T::TYPE_SINT32) {
+        p = put_varint(p,
+                       (static_cast<std::uint32_t>(v) << 1) ^ static_cast<std::uint32_t>(v >> 31));
+      } else if (field.type == T::TYPE_SFIXED32) {
+        p = put_fixed(p, v);
+      } else {
+        p = put_varint(p, static_cast<std::uint64_t>(static_cast<std::int64_t>(v)));
+      }
+      break;
+    }
+    case Kind::kInt64: {
+      std::int64_t v;
+      if (parse_integer(text, v) != NumberStatus::kOk) return false;
+      if (field.type == T::TYPE_SINT64) {
+        p = put_varint(p,
+                       (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63));
+      } else if (field.type == T::TYPE_SFIXED64) {
+        p = put_fixed(p, v);
+      } else {
+        p = put_varint(p, static_cast<std::uint64_t>(v));
+      }
+      break;
+    }
+    case Kind::kUInt32: {
+      std::uint32_t v;
+      if (parse_integer(text, v) != NumberStatus::kOk) return false;
+      p = field.type == T::TYPE_FIXED32 ? put_fixed(p, v) : put_varint(p, v);
+      break;
+    }
+    case Kind::kUInt64: {
+      std::uint64_t v;
+      if (parse_integer(text, v) != NumberStatus::kOk) return false;
+      p = field.type == T::TYPE_FIXED64 ? put_fixed(p, v) : put_varint(p, v);
+      break;
+    }
+    case Kind::kDouble: {
+      double v;
+      if (parse_floating(text, v) != NumberStatus::kOk) return false;
+      p = put_fixed(p, v);
+      break;
+    }
+    case Kind::kFloat: {
+      float v;
+      if (parse_floating(text, v) != NumberStatus::kOk) return false;
+      p = put_fixed(p, v);
+      break;
+    }
+    default:
+      return false;
+  }
+  used_ = static_cast<std::size_t>(p - out_.data());
+  return true;
+}
+
+void Transcoder::put_delimited(const FieldInfo& field, const char* data, std::size_t length) {
+  char* p = reserve(15 + length);
+  put_tag(p, field);
+  p = put_varint(p, length);
+  std::memcpy(p, data, length);
+  used_ = static_cast<std::size_t>(p + length - out_.data());
+}
+
+bool Transcoder::RawNumber(const char* text, rapidjson::SizeType length, bool) {
+  if (skip_depth_ > 0) return true;
+  if (frames_.empty()) return false;
+  const FieldInfo* field = target();
+  if (field == nullptr) return true;
+  return put_number(*field, std::string_view(text, length));
+}
+
+bool Transcoder::String(const char* text, rapidjson::SizeType length, bool) {
+  if (skip_depth_ > 0) return true;
+  if (frames_.empty()) return false;
+  const FieldInfo* field = target();
+  if (field == nullptr) return true;
+  const std::string_view s(text, length);
+  switch (field->kind) {
+    case Kind::kString:
+      if (field->parser_checks_utf8 &&
+          std::any_of(text, text + length, [](char c) { return (c & 0x80) != 0; })) {
+        return false;
+      }
+      put_delimited(*field, text, length);
+      return true;
+    case Kind::kBytes:
+      if (!pb::Base64Unescape(pb::StringPiece(text, length), &bytes_)) return false;
+      put_delimited(*field, bytes_.data(), bytes_.size());
+      return true;
+    case Kind::kEnum: {
+      const int i = field->enumeration->index.find(s);
+      if (i < 0) return true;  // a name from a newer schema: skipped (maps are not taken here)
+      char* p = reserve(15);
+      put_tag(p, *field);
+      const int number = field->enumeration->numbers[static_cast<std::size_t>(i)];
+      p = put_varint(p, static_cast<std::uint64_t>(static_cast<std::int64_t>(number)));
+      used_ = static_cast<std::size_t>(p - out_.data());
+      return true;
+    }
+    case Kind::kBool:
+      if (s != "true" && s != "false") return false;
+      return Bool(s == "true");
+    case Kind::kMessage:
+      return false;
+    default:
+      return put_number(*field, s);
+  }
+}
+
+bool Transcoder::StartObject() {
+  if (skip_depth_ > 0) return enter_skip();
+  if (frames_.empty()) {
+    frames_.push_back({&root_, nullptr, std::string::npos});
+    return max_depth_ > 0;
+  }
+  const FieldInfo* field = target();
+  if (field == nullptr) return enter_skip();
+  if (field->kind != Kind::kMessage || field->map ||
+      field->type != pb::FieldDescriptor::TYPE_MESSAGE) {
+    return false;
+  }
+  if (frames_.size() >= max_depth_) return false;
+  char* p = reserve(field->tag_size + kLengthBytes);
+  put_tag(p, *field);
+  const std::size_t length_at = static_cast<std::size_t>(p - out_.data());
+  used_ = length_at + kLengthBytes;
+  frames_.push_back({field->message, nullptr, length_at});
+  return true;
+}
+
+bool Transcoder::StartArray() {
+  if (skip_depth_ > 0) return enter_skip();
+  if (frames_.empty()) return false;
+  const FieldInfo* field = target();
+  if (field == nullptr) return enter_skip();
+  if (in_array() || !field->repeated || field->map) return false;
+  if (frames_.size() >= max_depth_) return false;
+  frames_.push_back({nullptr, field, std::string::npos});
+  return true;
+}
+
+bool Transcoder::Key(const char* text, rapidjson::SizeType length, bool) {
+  if (skip_depth_ > 0) return true;
+  WireFrame& top = frames_.back();
+  top.field = top.table->find(std::string_view(text, length));
+  return true;
+}
+
+bool Transcoder::EndObject(rapidjson::SizeType) {
+  if (skip_depth_ > 0) {
+    --skip_depth_;
+    return true;
+  }
+  const std::size_t at = frames_.back().length_at;
+  frames_.pop_back();
+  if (at == std::string::npos) return true;
+  const std::size_t length = used_ - at - kLengthBytes;
+  if (length >= (std::size_t{1} << 31)) return false;  // beyond what protobuf parses
+  char* p = out_.data() + at;
+  for (std::size_t i = 0; i < kLengthBytes - 1; ++i) {
+    p[i] = static_cast<char>((length >> (7 * i)) | 0x80);
+  }
+  p[kLengthBytes - 1] = static_cast<char>(length >> (7 * (kLengthBytes - 1)));
+  return true;
+}
+
+bool Transcoder::EndArray(rapidjson::SizeType) {
+  if (skip_depth_ > 0) {
+    --skip_depth_;
+    return true;
+  }
+  frames_.pop_back();
+  return true;
+}
+
+// The copy of the input that RapidJSON parses in place, and the frame stacks and the wire
+// buffer, kept per thread so that steady-state decoding allocates only what ends up in the
+// message.
 struct Scratch {
   std::string text;
   std::vector<Frame> frames;
+  std::string wire;
+  std::string bytes;
+  std::vector<WireFrame> wire_frames;
 };
 
-}  // namespace
+// Shrinks a per-thread buffer that one huge message made large.
+template <class Buffer>
+void release_if_large(Buffer& buffer) {
+  if (buffer.capacity() > kMaxRetainedBuffer) Buffer().swap(buffer);
+}
 
-Result<void> decode(std::string_view text, pb::Message& out, const DecodeOptions& options) {
+Result<void> check_required(const pb::Message& out, const DecodeOptions& options) {
+  if (options.check_required && !out.IsInitialized()) {
+    std::vector<std::string> missing;
+    out.FindInitializationErrors(&missing);
+    std::string message = "JSON: missing required fields: ";
+    for (std::size_t i = 0; i < missing.size(); ++i) {
+      if (i > 0) message += ", ";
+      message += "'" + missing[i] + "'";
+    }
+    return fail(errc::missing_required, std::move(message));
+  }
+  return {};
+}
+
+// The fast path; false when it gave up, and `out` then holds nothing useful.
+bool decode_wire(std::string_view text, pb::Message& out, const DecodeOptions& options,
+                 Scratch& scratch) {
+  scratch.text.assign(text);
+  scratch.wire_frames.clear();
+  rapidjson::InsituStringStream stream(scratch.text.data());
+  Transcoder transcoder(detail::table_for(out.GetDescriptor()), options.max_depth, scratch.wire,
+                        scratch.bytes, scratch.wire_frames);
+  rapidjson::Reader reader;
+  const rapidjson::ParseResult parsed = reader.Parse<kParseFlags>(stream, transcoder);
+  bool ok = parsed && stream.Tell() == text.size() &&
+            transcoder.size() <= static_cast<std::size_t>(std::numeric_limits<int>::max());
+  // Partial: required fields are checked afterwards, by the same code as for the slow path.
+  ok = ok && out.ParsePartialFromArray(scratch.wire.data(), static_cast<int>(transcoder.size()));
+  release_if_large(scratch.wire);
+  release_if_large(scratch.bytes);
+  release_if_large(scratch.text);
+  return ok;
+}
+
+// The reflection decoder, with its error messages; required fields not checked.
+Result<void> decode_slow(std::string_view text, pb::Message& out, const DecodeOptions& options,
+                         Scratch& scratch) {
   out.Clear();
-  thread_local Scratch scratch;
   scratch.text.assign(text);
   scratch.frames.clear();
 
@@ -714,7 +1055,7 @@ Result<void> decode(std::string_view text, pb::Message& out, const DecodeOptions
   const bool stopped_early = parsed && stream.Tell() != text.size();
   std::string where;
   if (!parsed || stopped_early) where = decoder.path();
-  if (scratch.text.capacity() > kMaxRetainedBuffer) std::string().swap(scratch.text);
+  release_if_large(scratch.text);
 
   if (!parsed || stopped_early) {
     const std::size_t offset = decoder.failed() ? decoder.error_offset()
@@ -730,18 +1071,32 @@ Result<void> decode(std::string_view text, pb::Message& out, const DecodeOptions
     message += stopped_early ? "unexpected NUL byte" : rapidjson::GetParseError_En(parsed.Code());
     return fail(errc::json_syntax, std::move(message));
   }
-
-  if (options.check_required && !out.IsInitialized()) {
-    std::vector<std::string> missing;
-    out.FindInitializationErrors(&missing);
-    std::string message = "JSON: missing required fields: ";
-    for (std::size_t i = 0; i < missing.size(); ++i) {
-      if (i > 0) message += ", ";
-      message += "'" + missing[i] + "'";
-    }
-    return fail(errc::missing_required, std::move(message));
-  }
   return {};
+}
+
+thread_local Scratch scratch;
+
+}  // namespace
+
+namespace detail {
+
+bool decode_fast(std::string_view text, pb::Message& out, const DecodeOptions& options) {
+  return decode_wire(text, out, options, scratch);
+}
+
+Result<void> decode_reflection(std::string_view text, pb::Message& out,
+                               const DecodeOptions& options) {
+  if (auto r = decode_slow(text, out, options, scratch); !r) return r;
+  return check_required(out, options);
+}
+
+}  // namespace detail
+
+Result<void> decode(std::string_view text, pb::Message& out, const DecodeOptions& options) {
+  if (!decode_wire(text, out, options, scratch)) {
+    if (auto r = decode_slow(text, out, options, scratch); !r) return r;
+  }
+  return check_required(out, options);
 }
 
 }  // namespace heatblast::json

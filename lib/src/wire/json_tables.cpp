@@ -39,6 +39,40 @@ Kind kind_of(const pb::FieldDescriptor* field) {
   return Kind::kMessage;
 }
 
+// The wire type an element of `info` is written with (repeated scalars unpacked: the parser
+// takes both forms).
+int wire_type_of(const FieldInfo& info) {
+  switch (info.type) {
+    case pb::FieldDescriptor::TYPE_DOUBLE:
+    case pb::FieldDescriptor::TYPE_FIXED64:
+    case pb::FieldDescriptor::TYPE_SFIXED64:
+      return 1;
+    case pb::FieldDescriptor::TYPE_FLOAT:
+    case pb::FieldDescriptor::TYPE_FIXED32:
+    case pb::FieldDescriptor::TYPE_SFIXED32:
+      return 5;
+    case pb::FieldDescriptor::TYPE_STRING:
+    case pb::FieldDescriptor::TYPE_BYTES:
+    case pb::FieldDescriptor::TYPE_MESSAGE:
+      return 2;
+    case pb::FieldDescriptor::TYPE_GROUP:
+      return 3;
+    default:
+      return 0;
+  }
+}
+
+void set_tag(FieldInfo& info) {
+  std::uint32_t tag = static_cast<std::uint32_t>(info.field->number()) << 3 |
+                      static_cast<std::uint32_t>(wire_type_of(info));
+  info.tag_size = 0;
+  while (tag >= 0x80) {
+    info.tag[info.tag_size++] = static_cast<char>(tag | 0x80);
+    tag >>= 7;
+  }
+  info.tag[info.tag_size++] = static_cast<char>(tag);
+}
+
 // Tables are built under one lock and never freed, so the pointers between them (a field's
 // message or enum table) stay valid and need no synchronisation once published.
 class Registry {
@@ -68,6 +102,10 @@ class Registry {
       info.emit_default = !info.repeated && field->has_default_value() &&
                           !field->options().deprecated() && field->containing_oneof() == nullptr;
       info.json_key = "\"" + field->name() + "\":";
+      info.type = field->type();
+      set_tag(info);
+      info.parser_checks_utf8 = field->type() == pb::FieldDescriptor::TYPE_STRING &&
+                                field->file()->syntax() == pb::FileDescriptor::SYNTAX_PROTO3;
       if (info.kind == Kind::kMessage) info.message = build(field->message_type());
       if (info.kind == Kind::kEnum) info.enumeration = build(field->enum_type());
       names.emplace_back(field->name());

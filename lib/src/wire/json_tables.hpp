@@ -132,6 +132,14 @@ struct FieldInfo {
   const MessageTable* message = nullptr;   // kMessage
   const EnumTable* enumeration = nullptr;  // kEnum
   std::string json_key;                    // "\"name\":", ready to write
+  // The field's tag in protobuf's wire format (for one element, unpacked), for the decoder's
+  // fast path that writes the wire format and lets the generated parser fill the message.
+  google::protobuf::FieldDescriptor::Type type = google::protobuf::FieldDescriptor::TYPE_INT32;
+  std::uint8_t tag_size = 0;
+  char tag[5] = {};
+  // A proto3 string: protobuf's parser rejects (and logs) one that is not valid UTF-8, which
+  // the JSON mapping takes as it is, so the fast path leaves non-ASCII ones to reflection.
+  bool parser_checks_utf8 = false;
 };
 
 struct MessageTable {

@@ -23,5 +23,8 @@ heatblast_add_test(unit_json
   json_decode_test.cpp
   json_encode_test.cpp
   json_roundtrip_test.cpp
-  json_mesos_test.cpp)
+  json_mesos_test.cpp
+  json_paths_test.cpp)
 target_link_libraries(unit_json PRIVATE heatblast_json_test_proto)
+target_compile_definitions(unit_json
+  PRIVATE HEATBLAST_FUZZ_CORPUS_DIR="${PROJECT_SOURCE_DIR}/tests/fuzz/corpus")
