@@ -77,7 +77,7 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
     bool dirty = false;    // changed in the open batch, not written yet
   };
 
-  using EntryIt = std::map<std::string, Entry>::iterator;
+  using EntryIt = std::map<std::string, Entry, std::less<>>::iterator;
   // Orders the waiting set by name (map iterators stay valid until their entry is erased).
   struct NameLess {
     bool operator()(const EntryIt& a, const EntryIt& b) const { return a->first < b->first; }
@@ -147,6 +147,11 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
   // master sends it again and the save is retried then.
   void save_or_hold(Entry& entry);
 
+  // The task whose current run is `task_id`, if any. Every run id is "<name>.<suffix>" with no
+  // '.' in the suffix (task_info() makes them; adopt_by_name() takes only such ids), so the name
+  // is found from the id: no index by task id to keep (one map node and one copy of the id per
+  // task).
+  Entry* current_run(const std::string& task_id);
   // After a restart without a store, a program re-adds the same specs; an update for
   // "<name>.<suffix>" of a task still pending is that task's run, adopted instead of launched.
   Entry* adopt_by_name(const mesos::v1::TaskStatus& status);
@@ -176,8 +181,9 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
   scheduler::Client& client_;
   ManagerOptions options_;
   ChangeHandler on_change_;
-  std::map<std::string, Entry> entries_;  // by name: launch order is name order, deterministic
-  std::map<std::string, std::string> by_task_id_;
+  // By name: launch order is name order, deterministic. Transparent, for lookups by a part of
+  // a task id (current_run()).
+  std::map<std::string, Entry, std::less<>> entries_;
   // Per-phase counts, and the tasks that may wait for an offer (pending or backing off, not
   // killed), so that offers, add() and want_offers() do not walk every task.
   std::array<std::size_t, 5> phase_counts_{};

@@ -834,6 +834,38 @@ TEST_CASE("tasks: late updates of an earlier run leave the current run alone", "
   CHECK(h.manager->find("svc")->restarts == 0);
 }
 
+// The manager finds a run's task from its id ("<name>.<suffix>", up to the last '.'), not from
+// an index by id; names with dots, and a name that is another's prefix, stay apart.
+TEST_CASE("tasks: updates reach the task whose current run they name, dotted names included",
+          "[tasks]") {
+  Harness h;
+  for (const char* name : {"a", "a.b", "a.b.c"})
+    REQUIRE(h.manager->add(spec(name, RestartPolicy::never)).has_value());
+  h.subscribe();
+  h.offer(4, 1024);
+  std::map<std::string, std::string> ids;
+  for (const auto& info : h.launched(1))
+    ids[info.name()] = info.task_id().value();
+  REQUIRE(ids.size() == 3);
+  CHECK(ids["a.b"].starts_with("a.b."));
+  h.status(ids["a.b"], mesos::v1::TASK_RUNNING);
+  REQUIRE(run_until(h.io, [&] { return h.phase("a.b") == Phase::active; }));
+  CHECK(h.phase("a") == Phase::launched);
+  CHECK(h.phase("a.b.c") == Phase::launched);
+  h.status(ids["a.b.c"], mesos::v1::TASK_FINISHED);
+  REQUIRE(run_until(h.io, [&] { return h.phase("a.b.c") == Phase::done; }));
+  CHECK(h.phase("a.b") == Phase::active);
+  CHECK(h.phase("a") == Phase::launched);
+  // An id that names no current run ("a.b" is a task, not a run of "a" here: "a" has its own
+  // run) changes nothing.
+  h.status("a.b", mesos::v1::TASK_FAILED);
+  h.status(ids["a"], mesos::v1::TASK_RUNNING);
+  REQUIRE(run_until(h.io, [&] { return h.phase("a") == Phase::active; }));
+  CHECK(h.manager->find("a")->task_id == ids["a"]);
+  CHECK(h.phase("a.b") == Phase::active);
+  CHECK(h.manager->find("a.b")->task_id == ids["a.b"]);
+}
+
 // Found by the chaos soak: every reconciliation answer was a synchronous write, hundreds per
 // resubscribe, and the scheduler fell behind with its acknowledgements.
 TEST_CASE("tasks: a repeated state of the active run is not written again unless a save failed",
