@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "heatblast/task_state.hpp"
+#include "tasks/heap.hpp"
 #include "tasks/task_manager_impl.hpp"
 
 namespace heatblast::tasks {
@@ -222,6 +223,23 @@ void TaskManager::Impl::handle_event(const Event& event) {
   bursting_ = true;
   handle(event);
   --batch_depth_;
+  arm_trim();
+}
+
+void TaskManager::Impl::arm_trim() {
+  if (trim_armed_ || options_.trim_heap_interval.count() <= 0) return;
+  trim_armed_ = true;
+  trim_timer_.expires_after(options_.trim_heap_interval);
+  std::weak_ptr<Impl> weak = weak_from_this();
+  trim_timer_.async_wait([weak](boost::system::error_code ec) {
+    if (ec) return;
+    auto self = weak.lock();
+    if (!self) return;
+    self->trim_armed_ = false;
+    // Less than this is not worth a walk of the heap.
+    constexpr std::size_t kMinFree = std::size_t{4} << 20;
+    if (trim_heap(kMinFree)) ++self->counters_.heap_trims;
+  });
 }
 
 void TaskManager::Impl::handle(const Event& event) {

@@ -36,9 +36,13 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
         options_(std::move(options)),
         on_change_(std::move(on_change)),
         timer_(client.get_executor()),
+        trim_timer_(client.get_executor()),
         rng_(std::random_device{}()) {}
 
-  ~Impl() { timer_.cancel(); }
+  ~Impl() {
+    timer_.cancel();
+    trim_timer_.cancel();
+  }
 
   Result<void> load();
   Result<void> add(TaskSpec spec);
@@ -178,6 +182,9 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
   void arm_at(std::optional<SteadyClock::time_point> when);
   void on_timer();
 
+  // See ManagerOptions::trim_heap_interval: armed by an event, so an idle scheduler stays idle.
+  void arm_trim();
+
   scheduler::Client& client_;
   ManagerOptions options_;
   ChangeHandler on_change_;
@@ -199,6 +206,8 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
   bool flush_posted_ = false;
   boost::asio::steady_timer timer_;
   std::optional<SteadyClock::time_point> armed_for_;
+  boost::asio::steady_timer trim_timer_;
+  bool trim_armed_ = false;
   std::optional<SteadyClock::time_point> last_revive_;
   std::optional<SteadyClock::time_point> revive_due_;
   bool suppressed_ = false;
