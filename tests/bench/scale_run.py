@@ -13,11 +13,13 @@ dropped and the leader moved while they run. Prints, per run and as medians:
   rss_marginal_kib_per_task  with --baseline-tasks B: (resident memory at --tasks - resident
                     memory at B tasks) / (--tasks - B), each at the end of its own ramp: what
                     one more managed task costs
+  rss_settled_mib   scheduler resident memory --settle seconds after the faults were answered
+                    (the bursts' queues drained, the heap trimmed); rss_settled_kib_per_task and
+                    rss_settled_marginal_kib_per_task as above
   drop_s            POST /admin/fault close=clean -> every task answered by the explicit
                     reconciliation after the resubscribe (the implicit one is answered first)
   drop_subscribe_s  the fault -> SUBSCRIBED (reconnect backoff and redirect included)
   leader_s, leader_subscribe_s  the same for a leadership move (leader=1, then back)
-  rss_end_mib       scheduler resident memory at the end (after both faults)
   acks_sent, acks_failed  ACKNOWLEDGE calls answered / failed by the end (a full call queue
                     refuses them; the master then sends those updates again)
 
@@ -27,8 +29,8 @@ dropped and the leader moved while they run. Prints, per run and as medians:
 With --churn K every K-th task runs 3-9 s and ends (soak-scheduler relaunches it), so launches
 go on while the others run; the ramp then waits for the tasks that do not churn.
 
-With --baseline-tasks B each run first takes B tasks to RUNNING on a fresh local-master (ramp
-only) for the marginal figure above.
+With --baseline-tasks B each run first does the same with B tasks (a fresh local-master and
+scheduler) for the marginal figures above.
 
 With --real local-master runs each task as a process (soak-scheduler's `sleep 100000`, sandboxes
 in the run's work directory) instead of --simulate; only the ramp is measured then, and the
@@ -204,7 +206,7 @@ class Run:
                   "master_cpu_s": master_cpu,
                   "master_tasks_per_cpu_s": self.args.tasks / max(master_cpu, 1e-9),
                   "rss_kib_per_task": rss / self.args.tasks, "rss_mib": rss / 1024}
-        if self.args.real or self.args.ramp_only:
+        if self.args.real:
             return result
         time.sleep(1)
         for name, bodies in (("drop", ["close=clean"]), ("leader", ["leader=1", "leader=0"])):
@@ -216,7 +218,9 @@ class Run:
         sent, refused = self.acks(facts)
         result["acks_sent"] = sent
         result["acks_failed"] = refused
-        result["rss_end_mib"] = proc_rss_kib(pid) / 1024
+        time.sleep(self.args.settle)
+        result["rss_settled_mib"] = proc_rss_kib(pid) / 1024
+        result["rss_settled_kib_per_task"] = result["rss_settled_mib"] * 1024 / self.args.tasks
         return result
 
     def acks(self, facts):
@@ -316,8 +320,9 @@ def main():
     parser.add_argument("--baseline-tasks", type=int, default=0,
                         help="also measure resident memory at this many tasks, for the marginal "
                         "memory per task")
+    parser.add_argument("--settle", type=float, default=12,
+                        help="seconds from the last fault's answers to rss_settled_mib")
     args = parser.parse_args()
-    args.ramp_only = False
     if args.baseline_tasks and not 0 < args.baseline_tasks < args.tasks:
         parser.error("--baseline-tasks must be between 0 and --tasks")
 
@@ -328,14 +333,17 @@ def main():
             shutil.rmtree(work, ignore_errors=True)
         baseline = None
         if args.baseline_tasks:
-            baseline = one_run(argparse.Namespace(**{**vars(args), "tasks": args.baseline_tasks,
-                                                     "ramp_only": True}),
+            baseline = one_run(argparse.Namespace(**{**vars(args), "tasks": args.baseline_tasks}),
                                work and os.path.join(work, "baseline"))
         result = one_run(args, work)
         if baseline:
-            result["rss_base_mib"] = baseline["rss_mib"]
-            result["rss_marginal_kib_per_task"] = ((result["rss_mib"] - baseline["rss_mib"]) * 1024
-                                                   / (args.tasks - args.baseline_tasks))
+            added = args.tasks - args.baseline_tasks
+            for name in ("rss", "rss_settled"):
+                if f"{name}_mib" not in result:
+                    continue
+                result[f"{name}_base_mib"] = baseline[f"{name}_mib"]
+                result[f"{name}_marginal_kib_per_task"] = (
+                    (result[f"{name}_mib"] - baseline[f"{name}_mib"]) * 1024 / added)
         results.append(result)
         print(f"run {i + 1}: " + " ".join(f"{k}={v:.3f}" for k, v in result.items()), flush=True)
     print(f"median of {len(results)}: " + " ".join(
