@@ -8,7 +8,14 @@ dropped and the leader moved while they run. Prints, per run and as medians:
   sched_cpu_s       scheduler CPU time (user + system) spent in the ramp
   cpu_us_per_task   sched_cpu_s / --tasks (each task: one offer share, one ACCEPT, 2-3 updates)
   master_tasks_per_cpu_s  --tasks / local-master's CPU time in the ramp: its ceiling on one core
-  rss_kib_per_task  scheduler resident memory at the end of the ramp / --tasks
+  rss_kib_per_task  scheduler resident memory at the end of the ramp / --tasks (the whole
+                    process: libraries and the fixed heap included)
+  rss_marginal_kib_per_task  with --baseline-tasks B: (resident memory at --tasks - resident
+                    memory at B tasks) / (--tasks - B), each at the end of its own ramp: what
+                    one more managed task costs
+  rss_settled_mib   scheduler resident memory --settle seconds after the faults were answered
+                    (the bursts' queues drained, the heap trimmed); rss_settled_kib_per_task and
+                    rss_settled_marginal_kib_per_task as above
   drop_s            POST /admin/fault close=clean -> every task answered by the explicit
                     reconciliation after the resubscribe (the implicit one is answered first)
   drop_subscribe_s  the fault -> SUBSCRIBED (reconnect backoff and redirect included)
@@ -21,6 +28,9 @@ dropped and the leader moved while they run. Prints, per run and as medians:
 
 With --churn K every K-th task runs 3-9 s and ends (soak-scheduler relaunches it), so launches
 go on while the others run; the ramp then waits for the tasks that do not churn.
+
+With --baseline-tasks B each run first does the same with B tasks (a fresh local-master and
+scheduler) for the marginal figures above.
 
 With --real local-master runs each task as a process (soak-scheduler's `sleep 100000`, sandboxes
 in the run's work directory) instead of --simulate; only the ramp is measured then, and the
@@ -208,6 +218,9 @@ class Run:
         sent, refused = self.acks(facts)
         result["acks_sent"] = sent
         result["acks_failed"] = refused
+        time.sleep(self.args.settle)
+        result["rss_settled_mib"] = proc_rss_kib(pid) / 1024
+        result["rss_settled_kib_per_task"] = result["rss_settled_mib"] * 1024 / self.args.tasks
         return result
 
     def acks(self, facts):
@@ -275,6 +288,22 @@ class Run:
                 continue
 
 
+def one_run(args, work):
+    """One Run in `work` (a temporary directory when None, removed afterwards)."""
+    keep = work is not None
+    if keep:
+        os.makedirs(work, exist_ok=True)
+    else:
+        work = tempfile.mkdtemp(prefix="scale-run-")
+    run = Run(args, work)
+    try:
+        return run.run()
+    finally:
+        run.stop()
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--local-master", required=True)
@@ -288,23 +317,33 @@ def main():
     parser.add_argument("--real", action="store_true",
                         help="real processes instead of --simulate (ramp only)")
     parser.add_argument("--work-dir", help="kept afterwards (default: a temporary one)")
+    parser.add_argument("--baseline-tasks", type=int, default=0,
+                        help="also measure resident memory at this many tasks, for the marginal "
+                        "memory per task")
+    parser.add_argument("--settle", type=float, default=12,
+                        help="seconds from the last fault's answers to rss_settled_mib")
     args = parser.parse_args()
+    if args.baseline_tasks and not 0 < args.baseline_tasks < args.tasks:
+        parser.error("--baseline-tasks must be between 0 and --tasks")
 
     results = []
     for i in range(args.runs):
         work = args.work_dir and os.path.join(args.work_dir, f"run-{i}")
         if work:
             shutil.rmtree(work, ignore_errors=True)
-            os.makedirs(work)
-        else:
-            work = tempfile.mkdtemp(prefix="scale-run-")
-        run = Run(args, work)
-        try:
-            result = run.run()
-        finally:
-            run.stop()
-            if not args.work_dir:
-                shutil.rmtree(work, ignore_errors=True)
+        baseline = None
+        if args.baseline_tasks:
+            baseline = one_run(argparse.Namespace(**{**vars(args), "tasks": args.baseline_tasks}),
+                               work and os.path.join(work, "baseline"))
+        result = one_run(args, work)
+        if baseline:
+            added = args.tasks - args.baseline_tasks
+            for name in ("rss", "rss_settled"):
+                if f"{name}_mib" not in result:
+                    continue
+                result[f"{name}_base_mib"] = baseline[f"{name}_mib"]
+                result[f"{name}_marginal_kib_per_task"] = (
+                    (result[f"{name}_mib"] - baseline[f"{name}_mib"]) * 1024 / added)
         results.append(result)
         print(f"run {i + 1}: " + " ".join(f"{k}={v:.3f}" for k, v in result.items()), flush=True)
     print(f"median of {len(results)}: " + " ".join(

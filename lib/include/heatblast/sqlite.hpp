@@ -84,6 +84,10 @@ class SqliteDb {
     int busy_timeout_ms = 5000;
     // Put before the path in error messages ("store", "checkpoint").
     std::string label = "database";
+    // Bound of the connection's page cache in KiB (PRAGMA cache_size=-N); 0: SQLite's default
+    // (2,000 KiB). The cache fills up to it as the database grows, so below the bound it reads
+    // as memory per record.
+    int cache_kib = 0;
   };
 
   // Opens or creates `path` (":memory:" for tests), sets WAL and the durability, then runs

@@ -155,6 +155,13 @@ struct ManagerOptions {
   // its name, see TaskSpec::name) instead of launched twice; offers that come meanwhile are
   // kept and used then. This bounds the wait when no answer comes (0 = no wait).
   std::chrono::milliseconds adoption_hold{std::chrono::seconds(5)};
+  // After events were handled, at most once per this interval: when 4 MiB or more of the heap
+  // are free, they go back to the OS (glibc's malloc_trim; nothing with another allocator). A
+  // burst (an ACCEPT for every offer of a ramp, a reconciliation answer for every task after a
+  // resubscribe, their acknowledgements) is freed in holes between records that live on, which
+  // the allocator would otherwise keep resident for good: measured at 10,000 tasks, about 40 MiB
+  // free in a 58 MiB heap after a stream drop and a leader move. 0 = never.
+  std::chrono::milliseconds trim_heap_interval{std::chrono::seconds(5)};
   // Saves that fail this many times in a row end the session through on_fatal (0 = never).
   // Each failed save is logged and counted; an update whose save failed is not acknowledged.
   int store_failures_before_fatal = 5;
@@ -170,6 +177,8 @@ struct ManagerCounters {
   std::uint64_t offers_declined_for_constraints = 0;  // a task waited, only constraints refused
   // Live runs "<name>.<suffix>" of a known task that were not its current run, killed.
   std::uint64_t orphans_killed = 0;
+  // Times freed heap memory was given back to the OS (ManagerOptions::trim_heap_interval).
+  std::uint64_t heap_trims = 0;
 };
 
 // Runs on the client's executor; every member must be called there.

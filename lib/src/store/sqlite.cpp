@@ -103,8 +103,10 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::open(const std::string& path, const 
   sqlite3_busy_timeout(db->db_, options.busy_timeout_ms);
   const char* sync = options.durability == Durability::full ? "PRAGMA synchronous=FULL;"
                                                             : "PRAGMA synchronous=NORMAL;";
-  for (std::string_view sql :
-       {std::string_view("PRAGMA journal_mode=WAL;"), std::string_view(sync), schema}) {
+  const std::string cache =
+      options.cache_kib > 0 ? fmt::format("PRAGMA cache_size=-{};", options.cache_kib) : "";
+  for (std::string_view sql : {std::string_view("PRAGMA journal_mode=WAL;"), std::string_view(sync),
+                               std::string_view(cache), schema}) {
     if (sql.empty()) continue;
     if (auto done = db->exec(sql); !done) return tl::unexpected(done.error());
   }

@@ -34,6 +34,10 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) 
   SqliteDb::Options options;
   options.durability = Durability::full;
   options.label = "store";
+  // Writes go to one row by its key (a root-to-leaf walk of a few pages) and records are read
+  // once, at load: a small cache serves that. SQLite's 2,000 KiB default filled up with the
+  // records of the first 10,000 tasks (about 170 bytes per task) for no gain in speed.
+  options.cache_kib = 256;
   auto sql = SqliteDb::open(path, options, kSchema);
   if (!sql) return tl::unexpected(sql.error());
   auto db = std::make_unique<Db>();

@@ -1,4 +1,5 @@
 # tasks layer: wanted tasks matched to offers, tracked, restarted, adopted.
 target_sources(heatblast PRIVATE
   src/tasks/framework.cpp
+  src/tasks/heap.cpp
   src/tasks/task_manager.cpp)

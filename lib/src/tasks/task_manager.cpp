@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "heatblast/task_state.hpp"
+#include "tasks/heap.hpp"
 #include "tasks/task_manager_impl.hpp"
 
 namespace heatblast::tasks {
@@ -93,7 +94,6 @@ Result<void> TaskManager::Impl::load() {
       entry.deadline = SteadyClock::now() +
                        std::chrono::duration_cast<SteadyClock::duration>(entry.spec.timeout - ran);
     }
-    if (!entry.record.task_id.empty()) by_task_id_[entry.record.task_id] = entry.record.name;
     const std::string name = entry.record.name;
     if (auto old = entries_.find(name); old != entries_.end()) account(old->second, -1);
     auto it = entries_.insert_or_assign(name, std::move(entry)).first;
@@ -187,7 +187,6 @@ Result<void> TaskManager::Impl::remove(const std::string& name) {
     return fail(errc::invalid_argument,
                 fmt::format("task '{}' is still running; kill it first", name));
   }
-  by_task_id_.erase(it->second.record.task_id);
   account(it->second, -1);
   entries_.erase(it);
   if (options_.store && batch_depth_ > 0) {
@@ -224,6 +223,23 @@ void TaskManager::Impl::handle_event(const Event& event) {
   bursting_ = true;
   handle(event);
   --batch_depth_;
+  arm_trim();
+}
+
+void TaskManager::Impl::arm_trim() {
+  if (trim_armed_ || options_.trim_heap_interval.count() <= 0) return;
+  trim_armed_ = true;
+  trim_timer_.expires_after(options_.trim_heap_interval);
+  std::weak_ptr<Impl> weak = weak_from_this();
+  trim_timer_.async_wait([weak](boost::system::error_code ec) {
+    if (ec) return;
+    auto self = weak.lock();
+    if (!self) return;
+    self->trim_armed_ = false;
+    // Less than this is not worth a walk of the heap.
+    constexpr std::size_t kMinFree = std::size_t{4} << 20;
+    if (trim_heap(kMinFree)) ++self->counters_.heap_trims;
+  });
 }
 
 void TaskManager::Impl::handle(const Event& event) {
@@ -371,6 +387,11 @@ bool TaskManager::Impl::flush() {
   const std::size_t count = writes.size();
   dirty_.clear();
   removed_.clear();
+  // A burst (a program's batch of adds, the launches of a ramp) leaves these as long as the
+  // burst was: 32 bytes a task, kept for good after a single burst. Small ones stay for reuse.
+  constexpr std::size_t kKeptCapacity = 1024;
+  if (dirty_.capacity() > kKeptCapacity) std::vector<std::string>().swap(dirty_);
+  if (removed_.capacity() > kKeptCapacity) std::vector<std::string>().swap(removed_);
   for (Entry* entry : entries)
     entry->unsaved = !written;
   if (written) {
@@ -548,7 +569,6 @@ void TaskManager::Impl::undo_launch(const std::string& name, const std::string& 
   auto it = entries_.find(name);
   if (it == entries_.end() || it->second.record.phase != Phase::launched) return;
   Entry& entry = it->second;
-  by_task_id_.erase(entry.record.task_id);
   entry.record.task_id.clear();
   entry.record.agent_id.clear();
   entry.record.hostname.clear();
@@ -608,8 +628,6 @@ mesos::v1::TaskInfo TaskManager::Impl::task_info(Entry& entry, const mesos::v1::
   if (entry.spec.container) *task.mutable_container() = *entry.spec.container;
   if (entry.spec.labels.labels_size() > 0) *task.mutable_labels() = entry.spec.labels;
 
-  by_task_id_.erase(entry.record.task_id);
-  by_task_id_[task_id] = entry.spec.name;
   entry.record.task_id = task_id;
   entry.record.agent_id = offer.agent_id().value();
   entry.record.hostname = offer.hostname();
@@ -701,19 +719,11 @@ void TaskManager::Impl::want_offers() {
 
 void TaskManager::Impl::on_status(const mesos::v1::TaskStatus& status) {
   const std::string& task_id = status.task_id().value();
-  auto by_id = by_task_id_.find(task_id);
-  Entry* entry = nullptr;
-  if (by_id != by_task_id_.end()) {
-    auto it = entries_.find(by_id->second);
-    if (it != entries_.end()) entry = &it->second;
-    // An update of an earlier run (a master re-sends it until acknowledged, long after the
-    // task was relaunched) says nothing about the current run: applying it could end the
-    // current run here while it still runs, and launch a second one.
-    if (entry && entry->record.task_id != task_id) {
-      by_task_id_.erase(by_id);
-      return;
-    }
-  }
+  // An update of an earlier run (a master re-sends it until acknowledged, long after the task
+  // was relaunched) says nothing about the current run: applying it could end the current run
+  // here while it still runs, and launch a second one. It is adopted only as
+  // adopt_by_name() says, or killed as an orphan.
+  Entry* entry = current_run(task_id);
   if (!entry) {
     entry = adopt_by_name(status);
     if (!entry) {
@@ -818,16 +828,23 @@ void TaskManager::Impl::save_or_hold(Entry& entry) {
   if (client_.hold_acknowledgement()) ++counters_.acknowledgements_held;
 }
 
+TaskManager::Impl::Entry* TaskManager::Impl::current_run(const std::string& task_id) {
+  const auto dot = task_id.rfind('.');
+  if (dot == std::string::npos) return nullptr;
+  auto it = entries_.find(std::string_view(task_id).substr(0, dot));
+  if (it == entries_.end() || it->second.record.task_id != task_id) return nullptr;
+  return &it->second;
+}
+
 TaskManager::Impl::Entry* TaskManager::Impl::adopt_by_name(const mesos::v1::TaskStatus& status) {
   const std::string& task_id = status.task_id().value();
   const auto dot = task_id.rfind('.');
   if (dot == std::string::npos || is_terminal(status.state())) return nullptr;
-  auto it = entries_.find(task_id.substr(0, dot));
+  auto it = entries_.find(std::string_view(task_id).substr(0, dot));
   if (it == entries_.end() || it->second.record.phase != Phase::pending) return nullptr;
   Entry& entry = it->second;
-  // The run taken for lost is not this task's any more: its late updates must not reach it.
-  by_task_id_.erase(entry.record.task_id);
-  by_task_id_[task_id] = entry.record.name;
+  // The run taken for lost is not this task's any more: its late updates must not reach it
+  // (current_run() now finds this one).
   entry.record.task_id = task_id;
   ++entry.record.launches;
   return &entry;
@@ -859,7 +876,7 @@ void TaskManager::Impl::kill_if_orphan(const mesos::v1::TaskStatus& status) {
       task_id.find_first_not_of("0123456789abcdef", dot + 1) != std::string::npos) {
     return;
   }
-  auto it = entries_.find(task_id.substr(0, dot));
+  auto it = entries_.find(std::string_view(task_id).substr(0, dot));
   if (it == entries_.end() || it->second.record.task_id == task_id) return;
   if (!orphans_killed_.insert(task_id).second) return;
   ++counters_.orphans_killed;

@@ -36,9 +36,13 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
         options_(std::move(options)),
         on_change_(std::move(on_change)),
         timer_(client.get_executor()),
+        trim_timer_(client.get_executor()),
         rng_(std::random_device{}()) {}
 
-  ~Impl() { timer_.cancel(); }
+  ~Impl() {
+    timer_.cancel();
+    trim_timer_.cancel();
+  }
 
   Result<void> load();
   Result<void> add(TaskSpec spec);
@@ -77,7 +81,7 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
     bool dirty = false;    // changed in the open batch, not written yet
   };
 
-  using EntryIt = std::map<std::string, Entry>::iterator;
+  using EntryIt = std::map<std::string, Entry, std::less<>>::iterator;
   // Orders the waiting set by name (map iterators stay valid until their entry is erased).
   struct NameLess {
     bool operator()(const EntryIt& a, const EntryIt& b) const { return a->first < b->first; }
@@ -147,6 +151,11 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
   // master sends it again and the save is retried then.
   void save_or_hold(Entry& entry);
 
+  // The task whose current run is `task_id`, if any. Every run id is "<name>.<suffix>" with no
+  // '.' in the suffix (task_info() makes them; adopt_by_name() takes only such ids), so the name
+  // is found from the id: no index by task id to keep (one map node and one copy of the id per
+  // task).
+  Entry* current_run(const std::string& task_id);
   // After a restart without a store, a program re-adds the same specs; an update for
   // "<name>.<suffix>" of a task still pending is that task's run, adopted instead of launched.
   Entry* adopt_by_name(const mesos::v1::TaskStatus& status);
@@ -173,11 +182,15 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
   void arm_at(std::optional<SteadyClock::time_point> when);
   void on_timer();
 
+  // See ManagerOptions::trim_heap_interval: armed by an event, so an idle scheduler stays idle.
+  void arm_trim();
+
   scheduler::Client& client_;
   ManagerOptions options_;
   ChangeHandler on_change_;
-  std::map<std::string, Entry> entries_;  // by name: launch order is name order, deterministic
-  std::map<std::string, std::string> by_task_id_;
+  // By name: launch order is name order, deterministic. Transparent, for lookups by a part of
+  // a task id (current_run()).
+  std::map<std::string, Entry, std::less<>> entries_;
   // Per-phase counts, and the tasks that may wait for an offer (pending or backing off, not
   // killed), so that offers, add() and want_offers() do not walk every task.
   std::array<std::size_t, 5> phase_counts_{};
@@ -193,6 +206,8 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
   bool flush_posted_ = false;
   boost::asio::steady_timer timer_;
   std::optional<SteadyClock::time_point> armed_for_;
+  boost::asio::steady_timer trim_timer_;
+  bool trim_armed_ = false;
   std::optional<SteadyClock::time_point> last_revive_;
   std::optional<SteadyClock::time_point> revive_due_;
   bool suppressed_ = false;

@@ -283,6 +283,26 @@ TEST_CASE(
   CHECK(loaded->front().first.name == "web");
 }
 
+TEST_CASE("sqlite: the page cache is bounded as asked, SQLite's default otherwise", "[store]") {
+  using heatblast::store::SqliteDb;
+  using heatblast::store::SqliteStatement;
+  TempDir dir("heatblast-store");
+  auto cache_size = [](SqliteDb& db) {
+    auto stmt = db.prepare("PRAGMA cache_size");
+    REQUIRE(stmt.has_value());
+    REQUIRE(stmt->step() == SqliteStatement::kRow);
+    return stmt->column_int(0);
+  };
+  SqliteDb::Options options;
+  options.cache_kib = 256;
+  auto bounded = SqliteDb::open(dir / "bounded.sqlite", options);
+  REQUIRE(bounded.has_value());
+  CHECK(cache_size(**bounded) == -256);  // negative: KiB, not pages
+  auto plain = SqliteDb::open(dir / "plain.sqlite", SqliteDb::Options{});
+  REQUIRE(plain.has_value());
+  CHECK(cache_size(**plain) == -2000);
+}
+
 TEST_CASE("sqlite: statements are cached, transactions are all or nothing, errors say where",
           "[store]") {
   using heatblast::store::SqliteDb;

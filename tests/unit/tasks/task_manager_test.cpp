@@ -7,8 +7,15 @@
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
 #include "fakes/fake_master.hpp"
 #include "fakes/run_until.hpp"
+#include "tasks/heap.hpp"
 
 using namespace std::chrono_literals;
 using heatblast::errc;
@@ -832,6 +839,87 @@ TEST_CASE("tasks: late updates of an earlier run leave the current run alone", "
   CHECK(h.manager->find("svc")->task_id == earlier);
   CHECK(h.manager->find("svc")->state == mesos::v1::TASK_RUNNING);
   CHECK(h.manager->find("svc")->restarts == 0);
+}
+
+// Resident kilobytes of this process.
+long resident_kib() {
+  long pages = 0, resident = 0;
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr) return -1;
+  const int read = std::fscanf(f, "%ld %ld", &pages, &resident);
+  std::fclose(f);
+  return read == 2 ? resident * (::sysconf(_SC_PAGESIZE) / 1024) : -1;
+}
+
+TEST_CASE("tasks: heap freed by a burst goes back to the OS after events, not while idle",
+          "[tasks]") {
+  auto options = fast();
+  options.trim_heap_interval = 20ms;
+  Harness h(options);
+  // A burst: 16 MiB in 1 KiB blocks, touched, then all freed but every 64th, which keeps the
+  // holes inside the heap (glibc gives back only the heap's top by itself).
+  constexpr std::size_t kBlocks = 16 * 1024, kBlock = 1024, kKeepEvery = 64;
+  std::vector<char*> blocks;
+  bool allocated = true;
+  for (std::size_t i = 0; i < kBlocks && allocated; ++i) {
+    blocks.push_back(static_cast<char*>(std::malloc(kBlock)));
+    allocated = blocks.back() != nullptr;
+    if (allocated) std::memset(blocks.back(), 1, kBlock);
+  }
+  REQUIRE(allocated);
+  for (std::size_t i = 0; i < kBlocks; ++i) {
+    if (i % kKeepEvery != kKeepEvery - 1) std::free(std::exchange(blocks[i], nullptr));
+  }
+  CHECK_FALSE(trim_heap(SIZE_MAX));  // never without that much free
+  // No event yet: nothing is armed, whatever is free.
+  REQUIRE_FALSE(run_until(
+      h.io, [&] { return h.manager->counters().heap_trims > 0; }, 100ms));
+  const long before = resident_kib();
+  h.subscribe();  // SUBSCRIBED: an event
+  if (kTrimmableHeap) {
+    CHECK(free_heap_bytes() >= (std::size_t{4} << 20));
+    REQUIRE(run_until(h.io, [&] { return h.manager->counters().heap_trims == 1; }));
+    // The holes' whole pages are gone from the resident set: most of the 15.75 MiB freed.
+    CHECK(before - resident_kib() >= 8 * 1024);
+  } else {
+    // Another allocator (a sanitizer's): nothing to trim, nothing done.
+    CHECK_FALSE(run_until(
+        h.io, [&] { return h.manager->counters().heap_trims > 0; }, 100ms));
+  }
+  for (char* block : blocks)
+    std::free(block);
+}
+
+// The manager finds a run's task from its id ("<name>.<suffix>", up to the last '.'), not from
+// an index by id; names with dots, and a name that is another's prefix, stay apart.
+TEST_CASE("tasks: updates reach the task whose current run they name, dotted names included",
+          "[tasks]") {
+  Harness h;
+  for (const char* name : {"a", "a.b", "a.b.c"})
+    REQUIRE(h.manager->add(spec(name, RestartPolicy::never)).has_value());
+  h.subscribe();
+  h.offer(4, 1024);
+  std::map<std::string, std::string> ids;
+  for (const auto& info : h.launched(1))
+    ids[info.name()] = info.task_id().value();
+  REQUIRE(ids.size() == 3);
+  CHECK(ids["a.b"].starts_with("a.b."));
+  h.status(ids["a.b"], mesos::v1::TASK_RUNNING);
+  REQUIRE(run_until(h.io, [&] { return h.phase("a.b") == Phase::active; }));
+  CHECK(h.phase("a") == Phase::launched);
+  CHECK(h.phase("a.b.c") == Phase::launched);
+  h.status(ids["a.b.c"], mesos::v1::TASK_FINISHED);
+  REQUIRE(run_until(h.io, [&] { return h.phase("a.b.c") == Phase::done; }));
+  CHECK(h.phase("a.b") == Phase::active);
+  CHECK(h.phase("a") == Phase::launched);
+  // An id that names no current run ("a.b" is a task, not a run of "a" here: "a" has its own
+  // run) changes nothing.
+  h.status("a.b", mesos::v1::TASK_FAILED);
+  h.status(ids["a"], mesos::v1::TASK_RUNNING);
+  REQUIRE(run_until(h.io, [&] { return h.phase("a") == Phase::active; }));
+  CHECK(h.manager->find("a")->task_id == ids["a"]);
+  CHECK(h.phase("a.b") == Phase::active);
+  CHECK(h.manager->find("a.b")->task_id == ids["a.b"]);
 }
 
 // Found by the chaos soak: every reconciliation answer was a synchronous write, hundreds per
