@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -103,6 +104,49 @@ Result<void> run_tool(const std::vector<std::string>& argv, const std::string& s
                                           complaint.empty() ? "" : ": " + complaint));
 }
 
+// Every descriptor the fetcher writes a sandbox file through is close-on-exec: local-master
+// spawns task supervisors from another thread meanwhile, and a process that inherited a
+// descriptor open for writing on a file makes every exec of that file fail with ETXTBSY ("Text
+// file busy") for as long as it lives. std::filesystem::copy_file does not set O_CLOEXEC.
+Result<void> copy_file_cloexec(const std::string& from, const std::string& to) {
+  auto failed = [&](std::string_view what, const std::string& path) {
+    return fail(errc::io_error, fmt::format("cannot copy '{}' to '{}': {} '{}': {}", from, to, what,
+                                            path, std::strerror(errno)));
+  };
+  const int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) return failed("open", from);
+  struct stat info {};
+  if (::fstat(in, &info) != 0) {
+    auto error = failed("stat", from);
+    ::close(in);
+    return error;
+  }
+  const int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (out < 0) {
+    auto error = failed("create", to);
+    ::close(in);
+    return error;
+  }
+  Result<void> result;
+  off_t offset = 0;
+  while (offset < info.st_size) {
+    const ssize_t sent =
+        ::sendfile(out, in, &offset, static_cast<std::size_t>(info.st_size - offset));
+    if (sent < 0 && errno == EINTR) continue;
+    if (sent <= 0) {
+      result = sent < 0 ? failed("write", to)
+                        : fail(errc::io_error,
+                               fmt::format("cannot copy '{}': it shrank while read", from));
+      break;
+    }
+  }
+  // As copy_file: the copy gets the source's permissions (not narrowed by the umask).
+  if (result && ::fchmod(out, info.st_mode & 07777) != 0) result = failed("chmod", to);
+  ::close(in);
+  if (::close(out) != 0 && result) result = failed("write", to);
+  return result;
+}
+
 Result<void> copy_local(const std::string& from, const std::string& to,
                         const FetcherOptions& options) {
   std::error_code ec;
@@ -120,12 +164,7 @@ Result<void> copy_local(const std::string& from, const std::string& to,
                                             "of {}",
                                             from, size, options.max_bytes));
   }
-  fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
-  if (ec) {
-    return fail(errc::io_error,
-                fmt::format("cannot copy '{}' to '{}': {}", from, to, ec.message()));
-  }
-  return {};
+  return copy_file_cloexec(from, to);
 }
 
 struct Download {
@@ -165,7 +204,7 @@ Result<void> download(const std::string& url, const std::string& to, const Fetch
                       const std::atomic<bool>& cancelled) {
   std::unique_ptr<CURL, CurlDeleter> handle(curl_easy_init());
   if (!handle) return fail(errc::io_error, "curl_easy_init failed");
-  std::FILE* file = std::fopen(to.c_str(), "wb");
+  std::FILE* file = std::fopen(to.c_str(), "wbe");  // "e": O_CLOEXEC (see copy_file_cloexec)
   if (file == nullptr) {
     return fail(errc::io_error, fmt::format("cannot create '{}': {}", to, std::strerror(errno)));
   }

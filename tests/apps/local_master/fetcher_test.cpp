@@ -6,10 +6,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string_view>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -195,6 +199,45 @@ TEST_CASE("fetcher: local files are copied, made executable, extracted") {
   CHECK(read_file(sandbox + "/c.txt") == "gamma");
   CHECK(read_file(sandbox + "/conf/app.conf") == "delta");
   CHECK(fs::exists(sandbox + "/raw.tar.gz"));
+}
+
+TEST_CASE("fetcher: a process started during a copy does not inherit the file being written") {
+  // Such a process would make every exec of the fetched file fail with ETXTBSY while it lives
+  // (a task's supervisor lives as long as its task). Processes are started while a 64 MiB
+  // (sparse) file is copied; each lists the descriptors it was born with.
+  Scratch dir;
+  const std::string big = dir.src("big.bin");
+  {
+    std::ofstream out(big, std::ios::binary);
+    out.seekp(64 * 1024 * 1024 - 1);
+    out.put('x');
+  }
+  mesos::v1::CommandInfo command;
+  command.add_uris()->set_value(big);
+  std::atomic<bool> done{false};
+  heatblast::Result<void> fetched;
+  std::thread copier([&] {
+    fetched = fetch(command, dir.sandbox());
+    done = true;
+  });
+  const std::string copy = dir.sandbox() + "/big.bin";
+  int probes = 0;
+  std::string seen;
+  while (!done) {
+    std::FILE* ls = ::popen("ls -l /proc/self/fd/ 2>/dev/null", "r");
+    REQUIRE(ls != nullptr);
+    char line[512];
+    while (std::fgets(line, sizeof line, ls) != nullptr) {
+      if (std::string_view(line).find(copy) != std::string_view::npos) seen = line;
+    }
+    ::pclose(ls);
+    ++probes;
+  }
+  copier.join();
+  REQUIRE(fetched);
+  INFO(probes << " processes started during the copy");
+  CHECK(seen.empty());
+  CHECK(fs::file_size(copy) == 64u * 1024 * 1024);
 }
 
 TEST_CASE("fetcher: failures name the URI and the cause") {
