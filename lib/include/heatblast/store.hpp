@@ -58,6 +58,7 @@ class SqliteStore final : public StateStore {
   Result<std::vector<std::pair<tasks::TaskSpec, tasks::TaskRecord>>> load_tasks() override;
   // One transaction for all of them: every write is stored, or none.
   Result<void> write_tasks(const std::vector<Write>& writes) override;
+  bool names_from_writes() const override { return true; }
 
  private:
   struct Db;

@@ -129,6 +129,10 @@ class TaskStore {
   // default makes them one at a time with save_task() and remove_task(), up to the first
   // failure, which it returns.
   virtual Result<void> write_tasks(const std::vector<Write>& writes);
+  // True when write_tasks() takes the task's name from Write::name only, so that its `spec` may
+  // have another name (the manager passes the spec it shares between tasks that differ only in
+  // their name, sparing a copy per write). False (the default): each `spec` is the task's own.
+  virtual bool names_from_writes() const { return false; }
 };
 
 struct ManagerOptions {

@@ -96,7 +96,7 @@ Result<void> SqliteStore::set_framework_id(std::string_view id) {
 Result<void> SqliteStore::save_task(const tasks::TaskSpec& spec, const tasks::TaskRecord& record) {
   // Partial: a spec missing a proto2-required field (a Label without key...) is still saved
   // rather than aborting the process; Mesos judges the TaskInfo when it is launched.
-  const std::string bytes = to_stored(spec, record).SerializePartialAsString();
+  const std::string bytes = to_stored(spec.name, spec, record).SerializePartialAsString();
   return db_->write(
       "INSERT INTO tasks(name, record) VALUES(?1, ?2) "
       "ON CONFLICT(name) DO UPDATE SET record = excluded.record",
@@ -117,7 +117,7 @@ Result<void> SqliteStore::write_tasks(const std::vector<Write>& writes) {
       Result<void> written;
       if (write.spec) {
         bytes.clear();
-        to_stored(*write.spec, *write.record).AppendPartialToString(&bytes);
+        to_stored(write.name, *write.spec, *write.record).AppendPartialToString(&bytes);
         written = db_->write(
             "INSERT INTO tasks(name, record) VALUES(?1, ?2) "
             "ON CONFLICT(name) DO UPDATE SET record = excluded.record",

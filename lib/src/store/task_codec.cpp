@@ -13,9 +13,10 @@ bool known_state(int value) {
 
 }  // namespace
 
-StoredTask to_stored(const tasks::TaskSpec& spec, const tasks::TaskRecord& record) {
+StoredTask to_stored(std::string_view name, const tasks::TaskSpec& spec,
+                     const tasks::TaskRecord& record) {
   StoredTask out;
-  out.set_name(spec.name);
+  out.set_name(std::string(name));
   *out.mutable_command() = spec.command;
   if (spec.container) *out.mutable_container() = *spec.container;
   for (const auto& [name, amount] : spec.resources.scalars)

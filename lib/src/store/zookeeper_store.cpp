@@ -176,7 +176,7 @@ Result<std::vector<std::pair<std::string, std::string>>> ZooKeeperStore::scan(
 Result<void> ZooKeeperStore::save_task(const tasks::TaskSpec& spec,
                                        const tasks::TaskRecord& record) {
   // Partial, as SqliteStore: Mesos judges the TaskInfo when it is launched.
-  const std::string bytes = to_stored(spec, record).SerializePartialAsString();
+  const std::string bytes = to_stored(spec.name, spec, record).SerializePartialAsString();
   return write(fmt::format("{}/tasks/{}", root_, encode_node_name(spec.name)), bytes,
                fmt::format("cannot save task '{}'", spec.name));
 }

@@ -2,4 +2,5 @@
 target_sources(heatblast PRIVATE
   src/tasks/framework.cpp
   src/tasks/heap.cpp
+  src/tasks/shared_specs.cpp
   src/tasks/task_manager.cpp)

@@ -78,7 +78,7 @@ Result<void> TaskManager::Impl::load() {
   auto loaded = options_.store->load_tasks();
   if (!loaded) return tl::unexpected(loaded.error());
   for (auto& [spec, record] : *loaded) {
-    Entry entry(std::move(spec), std::move(record));
+    Entry entry(specs_.intern(std::move(spec)), std::move(record));
     // A run that was out when the program stopped is adopted through reconciliation. A
     // backoff goes on where it stood: its restart count, delay and retry time are stored, so
     // a program restarted in a crash loop does not grant its tasks fresh retries.
@@ -88,11 +88,11 @@ Result<void> TaskManager::Impl::load() {
     }
     if (entry.record.phase != Phase::backing_off) entry.record.retry_at.reset();
     // A run's timeout counts from its launch, not from our restart.
-    if (entry.spec.timeout.count() > 0 && entry.record.launched_at &&
+    if (entry.spec().timeout.count() > 0 && entry.record.launched_at &&
         (entry.record.phase == Phase::launched || entry.record.phase == Phase::active)) {
       const auto ran = std::chrono::system_clock::now() - *entry.record.launched_at;
-      entry.deadline = SteadyClock::now() +
-                       std::chrono::duration_cast<SteadyClock::duration>(entry.spec.timeout - ran);
+      entry.deadline = SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(
+                                                entry.spec().timeout - ran);
     }
     const std::string name = entry.record.name;
     if (auto old = entries_.find(name); old != entries_.end()) account(old->second, -1);
@@ -132,7 +132,7 @@ Result<void> TaskManager::Impl::add(TaskSpec spec) {
   }
   TaskRecord record;
   record.name = spec.name;
-  Entry entry(std::move(spec), std::move(record));
+  Entry entry(specs_.intern(std::move(spec)), std::move(record));
   const std::string name = entry.record.name;
   auto [it, inserted] = entries_.emplace(name, std::move(entry));
   account(it->second, +1);
@@ -148,7 +148,9 @@ Result<void> TaskManager::Impl::update_spec(TaskSpec spec) {
   if (it == entries_.end())
     return fail(errc::invalid_argument, fmt::format("no task '{}'", spec.name));
   Entry& entry = it->second;
-  entry.spec = std::move(spec);
+  // A new shared spec (another task's, when it has this content): the old one, still used by
+  // other tasks, is not touched.
+  entry.shared = specs_.intern(std::move(spec));
   // The delay grown so far stays; the new options bound it from the next relaunch on.
   entry.backoff.set_attempts(entry.record.backoff_attempts);
   persist(entry);
@@ -357,7 +359,7 @@ bool TaskManager::Impl::persist(Entry& entry) {
     post_flush();
     return true;
   }
-  auto saved = options_.store->save_task(entry.spec, entry.record);
+  auto saved = save(entry);
   entry.unsaved = !saved;
   if (saved) {
     failures_in_row_ = 0;
@@ -367,11 +369,24 @@ bool TaskManager::Impl::persist(Entry& entry) {
   return false;
 }
 
+Result<void> TaskManager::Impl::save(const Entry& entry) {
+  if (options_.store->names_from_writes()) {
+    return options_.store->write_tasks({{&entry.spec(), &entry.record, entry.record.name}});
+  }
+  TaskSpec spec = entry.spec();
+  spec.name = entry.record.name;
+  return options_.store->save_task(spec, entry.record);
+}
+
 bool TaskManager::Impl::flush() {
   if (dirty_.empty() && removed_.empty()) return true;
   std::vector<Entry*> entries;
   std::vector<TaskStore::Write> writes;
   writes.reserve(removed_.size() + dirty_.size());
+  // A store that reads the spec's name gets a named copy of each (kept until it returns).
+  const bool named = !options_.store->names_from_writes();
+  std::vector<TaskSpec> copies;
+  if (named) copies.reserve(dirty_.size());
   // Removals first: a name removed and added again in the batch ends up saved.
   for (const auto& name : removed_)
     writes.push_back({nullptr, nullptr, name});
@@ -380,7 +395,12 @@ bool TaskManager::Impl::flush() {
     if (it == entries_.end() || !it->second.dirty) continue;  // removed, or listed twice
     it->second.dirty = false;
     entries.push_back(&it->second);
-    writes.push_back({&it->second.spec, &it->second.record, it->first});
+    const TaskSpec* spec = &it->second.spec();
+    if (named) {
+      spec = &copies.emplace_back(*spec);
+      copies.back().name = it->first;
+    }
+    writes.push_back({spec, &it->second.record, it->first});
   }
   auto written = options_.store->write_tasks(writes);
   const std::string first = writes.empty() ? std::string() : std::string(writes.front().name);
@@ -482,21 +502,22 @@ std::vector<mesos::v1::TaskInfo> TaskManager::Impl::fill(const mesos::v1::Offer&
       next = waiting_.upper_bound(current);
     };
     if (!launchable(entry, now)) continue;
-    if (!constraints_match(offer, entry.spec.constraints)) {
+    if (!constraints_match(offer, entry.spec().constraints)) {
       unmatched = true;
       continue;
     }
     // What is left only shrinks: a need that did not fit will not fit later in this offer.
     // Thousands of tasks often share one spec, so this keeps an offer from trying them all.
     const auto failed_before = [&](const Entry* other) {
-      return other->spec.resources.scalars == entry.spec.resources.scalars &&
-             other->spec.resources.port_count == entry.spec.resources.port_count &&
-             other->spec.resources.ports == entry.spec.resources.ports &&
-             other->spec.resources.role == entry.spec.resources.role &&
-             other->spec.resources.allow_revocable == entry.spec.resources.allow_revocable;
+      if (other->shared == entry.shared) return true;
+      return other->spec().resources.scalars == entry.spec().resources.scalars &&
+             other->spec().resources.port_count == entry.spec().resources.port_count &&
+             other->spec().resources.ports == entry.spec().resources.ports &&
+             other->spec().resources.role == entry.spec().resources.role &&
+             other->spec().resources.allow_revocable == entry.spec().resources.allow_revocable;
     };
     if (std::any_of(unfit.begin(), unfit.end(), failed_before)) continue;
-    ResourceNeed need = entry.spec.resources;
+    ResourceNeed need = entry.spec().resources;
     if (need.role.empty() && !options_.role.empty()) need.role = options_.role;
     auto taken = take(need, remaining);
     if (!taken) {
@@ -618,15 +639,15 @@ void TaskManager::Impl::on_launch_failed(const std::vector<std::string>& names,
 mesos::v1::TaskInfo TaskManager::Impl::task_info(Entry& entry, const mesos::v1::Offer& offer,
                                                  std::vector<mesos::v1::Resource> resources) {
   mesos::v1::TaskInfo task;
-  task.set_name(entry.spec.name);
-  const std::string task_id = fmt::format("{}.{:016x}", entry.spec.name, rng_());
+  task.set_name(entry.record.name);
+  const std::string task_id = fmt::format("{}.{:016x}", entry.record.name, rng_());
   task.mutable_task_id()->set_value(task_id);
   *task.mutable_agent_id() = offer.agent_id();
   for (auto& resource : resources)
     *task.add_resources() = std::move(resource);
-  *task.mutable_command() = entry.spec.command;
-  if (entry.spec.container) *task.mutable_container() = *entry.spec.container;
-  if (entry.spec.labels.labels_size() > 0) *task.mutable_labels() = entry.spec.labels;
+  *task.mutable_command() = entry.spec().command;
+  if (entry.spec().container) *task.mutable_container() = *entry.spec().container;
+  if (entry.spec().labels.labels_size() > 0) *task.mutable_labels() = entry.spec().labels;
 
   entry.record.task_id = task_id;
   entry.record.agent_id = offer.agent_id().value();
@@ -642,7 +663,7 @@ mesos::v1::TaskInfo TaskManager::Impl::task_info(Entry& entry, const mesos::v1::
   entry.timed_out = false;
   entry.running_since.reset();
   entry.deadline.reset();
-  if (entry.spec.timeout.count() > 0) entry.deadline = SteadyClock::now() + entry.spec.timeout;
+  if (entry.spec().timeout.count() > 0) entry.deadline = SteadyClock::now() + entry.spec().timeout;
   set_phase(entry, Phase::launched);
   arm_at(entry.deadline);
   return task;
@@ -666,7 +687,7 @@ void TaskManager::Impl::warn_starved(SteadyClock::time_point now) {
     if (entry.record.starved || now - *entry.waiting_since < options_.starved_after) continue;
     entry.record.starved = true;
     std::string constraints;
-    for (const auto& [attr, value] : entry.spec.constraints)
+    for (const auto& [attr, value] : entry.spec().constraints)
       constraints += fmt::format("{}{}={}", constraints.empty() ? "" : ", ", attr, value);
     entry.record.message = fmt::format(
         "no offer fitted for {} s (resources{})",
@@ -801,7 +822,7 @@ void TaskManager::Impl::on_status(const mesos::v1::TaskStatus& status) {
     return;
   }
   if (entry->running_since &&
-      SteadyClock::now() - *entry->running_since >= entry->spec.restart.stable_after) {
+      SteadyClock::now() - *entry->running_since >= entry->spec().restart.stable_after) {
     entry->backoff.reset();
     entry->record.backoff_attempts = 0;
   }
@@ -810,7 +831,7 @@ void TaskManager::Impl::on_status(const mesos::v1::TaskStatus& status) {
     ++entry->record.restarts;
     entry->retry_due = false;
     entry->record.retry_at =
-        SteadyClock::now() + entry->backoff.next(entry->spec.restart.backoff, rng_);
+        SteadyClock::now() + entry->backoff.next(entry->spec().restart.backoff, rng_);
     entry->record.backoff_attempts = entry->backoff.attempts();
     change_phase(*entry, Phase::backing_off);
     arm_at(entry->record.retry_at);
@@ -945,13 +966,13 @@ void TaskManager::Impl::end_hold() {
 
 bool TaskManager::Impl::should_restart(const Entry& entry, TaskState state) const {
   if (entry.record.kill_requested) return false;
-  if (entry.spec.restart.max_restarts >= 0 &&
-      entry.record.restarts >= entry.spec.restart.max_restarts) {
+  if (entry.spec().restart.max_restarts >= 0 &&
+      entry.record.restarts >= entry.spec().restart.max_restarts) {
     return false;
   }
   const bool failed =
       state != mesos::v1::TASK_FINISHED && (state != mesos::v1::TASK_KILLED || entry.timed_out);
-  switch (entry.spec.restart.policy) {
+  switch (entry.spec().restart.policy) {
     case RestartPolicy::never:
       return false;
     case RestartPolicy::on_failure:
@@ -1023,7 +1044,7 @@ void TaskManager::Impl::on_timer() {
         entry.deadline && *entry.deadline <= now && !entry.timed_out) {
       entry.timed_out = true;
       entry.record.message = fmt::format("ran longer than its timeout of {} ms; killing it",
-                                         entry.spec.timeout.count());
+                                         entry.spec().timeout.count());
       send_kill(entry);
     }
   }

@@ -21,6 +21,7 @@
 
 #include "heatblast/tasks.hpp"
 #include "scheduler/backoff.hpp"
+#include "tasks/shared_specs.hpp"
 
 namespace heatblast::tasks {
 
@@ -66,8 +67,11 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
 
  private:
   struct Entry {
-    Entry(TaskSpec s, TaskRecord r) : spec(std::move(s)), record(std::move(r)) {}
-    TaskSpec spec;
+    Entry(std::shared_ptr<const SharedSpec> s, TaskRecord r)
+        : shared(std::move(s)), record(std::move(r)) {}
+    // The task's spec but its name (record.name): shared with every task of the same content.
+    const TaskSpec& spec() const { return shared->spec; }
+    std::shared_ptr<const SharedSpec> shared;
     TaskRecord record;
     scheduler::BackoffSequence backoff;  // drawn with the manager's rng_
     bool timed_out = false;
@@ -94,6 +98,8 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
   // Saves the entry; false when the store failed. The caller of an update's handling holds
   // back that update's acknowledgement then: only what is recorded may be acknowledged.
   bool persist(Entry& entry);
+  // One save through the store now, with the task's spec named as the store needs it.
+  Result<void> save(const Entry& entry);
   // Writes the open batch (every dirty entry, the removals) in one TaskStore::write_tasks;
   // false when that failed (the entries stay `unsaved`, to be written again).
   bool flush();
@@ -188,6 +194,8 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
   scheduler::Client& client_;
   ManagerOptions options_;
   ChangeHandler on_change_;
+  // Before entries_: the entries' shared specs leave it when they go.
+  SharedSpecs specs_;
   // By name: launch order is name order, deterministic. Transparent, for lookups by a part of
   // a task id (current_run()).
   std::map<std::string, Entry, std::less<>> entries_;

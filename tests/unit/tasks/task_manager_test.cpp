@@ -1174,3 +1174,71 @@ TEST_CASE("tasks: a launch whose record cannot be written is not sent", "[tasks]
   CHECK(store.saved.at("job").second.phase == Phase::launched);
   CHECK(store.saved.at("job").second.task_id == tasks[0].task_id().value());
 }
+
+TEST_CASE("tasks: tasks of one spec stay apart: launches, updates and the store see each its own",
+          "[tasks]") {
+  // Both kinds of store: one that reads the task's name from the write (SqliteStore), one that
+  // reads it from the spec (FlakyStore through TaskStore's default write_tasks).
+  FlakyStore flaky;
+  auto sqlite = heatblast::store::SqliteStore::open(":memory:");
+  REQUIRE(sqlite.has_value());
+  TaskStore* store = &flaky;
+  SECTION("a store that reads the spec's name") {
+    store = &flaky;
+  }
+  SECTION("SqliteStore") {
+    store = sqlite->get();
+  }
+  auto options = fast();
+  options.store = store;
+  Harness h(options);
+  h.manager->batch([&] {
+    for (const char* name : {"a", "b", "c"})
+      REQUIRE(h.manager->add(spec(name, RestartPolicy::always)).has_value());
+  });
+  // Outside a batch too (a write of its own).
+  auto changed = spec("b", RestartPolicy::always);
+  changed.command.set_value("run-b");
+  REQUIRE(h.manager->update_spec(changed).has_value());
+  // Removing one of those that share a spec leaves it to the others.
+  REQUIRE(h.manager->kill("c").has_value());
+  REQUIRE(h.manager->remove("c").has_value());
+
+  h.subscribe();
+  h.offer(4, 4096);
+  auto tasks = h.launched(1);
+  REQUIRE(tasks.size() == 2);
+  std::map<std::string, std::string> commands;
+  for (const auto& task : tasks) {
+    CHECK_THAT(task.task_id().value(), Catch::StartsWith(task.name() + "."));
+    commands[task.name()] = task.command().value();
+  }
+  CHECK(commands == std::map<std::string, std::string>{{"a", "run-it"}, {"b", "run-b"}});
+
+  auto loaded = store->load_tasks();
+  REQUIRE(loaded.has_value());
+  std::map<std::string, std::string> stored;
+  for (const auto& [s, record] : *loaded) {
+    CHECK(s.name == record.name);
+    CHECK(record.phase == Phase::launched);
+    stored[s.name] = s.command.value();
+  }
+  CHECK(stored == commands);
+
+  // b back to a's spec, then a changed: b keeps what it was given.
+  REQUIRE(h.manager->update_spec(spec("b", RestartPolicy::always)).has_value());
+  auto other = spec("a", RestartPolicy::on_failure);
+  other.command.set_value("run-a");
+  REQUIRE(h.manager->update_spec(other).has_value());
+  for (const auto& task : tasks)
+    h.status(task.task_id().value(), mesos::v1::TASK_FAILED);
+  REQUIRE(run_until(h.io, [&] {
+    return h.phase("a") == Phase::backing_off && h.phase("b") == Phase::backing_off;
+  }));
+  h.io.run_for(100ms);  // past the backoff (at most 40 ms)
+  h.offer(4, 4096);
+  std::map<std::string, std::string> next;
+  for (const auto& task : h.launched(2))
+    next[task.name()] = task.command().value();
+  CHECK(next == std::map<std::string, std::string>{{"a", "run-a"}, {"b", "run-it"}});
+}
