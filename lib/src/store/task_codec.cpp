@@ -32,6 +32,7 @@ StoredTask to_stored(std::string_view name, const tasks::TaskSpec& spec,
   out.set_backoff_max_ms(spec.restart.backoff.max.count());
   out.set_backoff_multiplier(spec.restart.backoff.multiplier);
   out.set_backoff_jitter(spec.restart.backoff.jitter);
+  out.set_backoff_flat_for_ms(spec.restart.backoff.flat_for.count());
   out.set_stable_after_s(spec.restart.stable_after.count());
   out.set_max_restarts(spec.restart.max_restarts);
   out.set_timeout_ms(spec.timeout.count());
@@ -86,6 +87,8 @@ std::pair<tasks::TaskSpec, tasks::TaskRecord> from_stored(const StoredTask& in) 
   if (in.has_backoff_max_ms()) spec.restart.backoff.max = milliseconds(in.backoff_max_ms());
   if (in.has_backoff_multiplier()) spec.restart.backoff.multiplier = in.backoff_multiplier();
   if (in.has_backoff_jitter()) spec.restart.backoff.jitter = in.backoff_jitter();
+  if (in.has_backoff_flat_for_ms())
+    spec.restart.backoff.flat_for = milliseconds(in.backoff_flat_for_ms());
   if (in.has_stable_after_s())
     spec.restart.stable_after = std::chrono::seconds(in.stable_after_s());
   if (in.has_max_restarts()) spec.restart.max_restarts = in.max_restarts();

@@ -40,7 +40,8 @@ tasks::TaskSpec full_spec() {
   label->set_key("team");
   label->set_value("edge");
   spec.restart.policy = tasks::RestartPolicy::on_failure;
-  spec.restart.backoff = {std::chrono::milliseconds(250), std::chrono::milliseconds(9000), 3, 0.1};
+  spec.restart.backoff = {std::chrono::milliseconds(250), std::chrono::milliseconds(9000), 3, 0.1,
+                          std::chrono::milliseconds(60000)};
   spec.restart.stable_after = std::chrono::seconds(42);
   spec.restart.max_restarts = 7;
   spec.timeout = std::chrono::milliseconds(123456);
@@ -123,6 +124,8 @@ TEST_CASE("store: a task's spec and record round-trip", "[store]") {
   CHECK(s.restart.backoff.initial == std::chrono::milliseconds(250));
   CHECK(s.restart.backoff.max == std::chrono::milliseconds(9000));
   CHECK(s.restart.backoff.multiplier == 3);
+  CHECK(s.restart.backoff.jitter == 0.1);
+  CHECK(s.restart.backoff.flat_for == std::chrono::milliseconds(60000));
   CHECK(s.restart.stable_after == std::chrono::seconds(42));
   CHECK(s.restart.max_restarts == 7);
   CHECK(s.timeout == std::chrono::milliseconds(123456));
