@@ -256,9 +256,32 @@ std::string instance_badge(const FrameworkView& framework) {
       html(framework.leader));
 }
 
+std::string standby_page(const FrameworkView& framework) {
+  const std::string where =
+      framework.leader.empty()
+          ? std::string("No leader is known yet; this page shows it once one is elected.")
+          : fmt::format(
+                "Jobs run on the leader, <a href=\"http://{0}/\">{0}</a>. This "
+                "instance takes over if the leader goes away; its API forwards "
+                "every request to the leader meanwhile.",
+                html(framework.leader));
+  return fmt::format(
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+      "<title>{0} - samza-scheduler (standby)</title><noscript><meta http-equiv=\"refresh\" "
+      "content=\"5\"></noscript><style>{1}</style></head><body>\n"
+      "<header><h1>{0}</h1>{2}</header>\n<main><div class=\"empty\">{3}</div></main>\n"
+      "<footer>Refreshes every 5 s. API: <a href=\"/framework\">/framework</a>, "
+      "<a href=\"/metrics\">/metrics</a></footer>\n<script>{4}</script></body></html>\n",
+      html(framework.name), kStyle, instance_badge(framework), where, kScript);
+}
+
 }  // namespace
 
 std::string status_page(const FrameworkView& framework, const std::vector<JobView>& jobs) {
+  // A standby neither subscribes nor keeps jobs (its API forwards to the leader), so its page
+  // says where the jobs are instead of a framework, a master and an empty job list.
+  if (framework.instance == "standby") return standby_page(framework);
   std::string rows;
   for (const auto& job : jobs)
     rows += job_row(job);

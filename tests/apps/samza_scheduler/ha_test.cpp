@@ -164,17 +164,22 @@ TEST_CASE("ha: two instances with --zk, the standby forwards, SIGKILL to the lea
         return true;
       },
       10s, both);
-  // The status page says so too.
+  // The status page says so too, and shows no job list of its own (the jobs are the leader's).
+  std::string standby_page;
   wait_for(
       io, "B's status page",
       [&] {
         auto page = asker.ask("GET", b.base + "/");
         if (!page) return false;
         asker.again();
+        standby_page = page->body;
         return page->body.find(fmt::format("leader is <a href=\"http://127.0.0.1:{}/\">",
                                            a.port)) != std::string::npos;
       },
       10s, both);
+  CHECK_THAT(standby_page, Catch::Contains("Jobs run on the leader"));
+  CHECK_THAT(standby_page, !Catch::Contains("No jobs yet"));
+  CHECK_THAT(standby_page, !Catch::Contains("not registered"));
 
   // The job, through the leader's API.
   const std::string job = fmt::format(
