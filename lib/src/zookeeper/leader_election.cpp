@@ -3,11 +3,8 @@
 #include <random>
 
 #include <fmt/format.h>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-
 #include "heatblast/zookeeper.hpp"
-#include "scheduler/backoff.hpp"
+#include "zookeeper/session_keeper.hpp"
 
 namespace heatblast::zookeeper {
 
@@ -35,25 +32,21 @@ std::optional<std::int64_t> candidate_sequence(std::string_view name) {
 class LeaderElection::Impl : public std::enable_shared_from_this<Impl> {
  public:
   Impl(boost::asio::any_io_executor executor, ElectionOptions options, Handlers handlers)
-      : executor_(executor),
-        options_(std::move(options)),
-        handlers_(std::move(handlers)),
-        grace_timer_(executor),
-        reopen_timer_(executor),
-        backoff_(options_.reopen_backoff) {}
+      : executor_(executor), options_(std::move(options)), handlers_(std::move(handlers)) {}
 
   Result<void> start();
   void stop();
 
-  void open_session();
-  void on_state(SessionState state);
-  void reopen(std::string_view why);
+  void on_opening();
+  void on_connecting();
+  void on_lost(std::string_view why, std::chrono::milliseconds next_in);
+  void on_auth_failed(Error error);
   void join();
   void create_node(std::uint64_t generation);
   void check();
   void on_children(std::uint64_t generation, Code code, std::vector<std::string> children);
   void set(bool leading, std::optional<std::string> data);
-  void arm_grace(std::chrono::milliseconds after);
+  Session* session() const noexcept { return keeper_ ? keeper_->session() : nullptr; }
   std::string child_path(const std::string& name) const {
     return options_.url.path == "/" ? "/" + name : options_.url.path + "/" + name;
   }
@@ -64,17 +57,13 @@ class LeaderElection::Impl : public std::enable_shared_from_this<Impl> {
   boost::asio::any_io_executor executor_;
   ElectionOptions options_;
   Handlers handlers_;
-  std::unique_ptr<Session> session_;
+  std::shared_ptr<SessionKeeper> keeper_;
   std::string guid_;  // of the current session's node
   std::string node_;  // the current session's node, once known
   bool joining_ = false;
   bool leading_ = false;
   std::optional<std::string> leader_data_;
-  boost::asio::steady_timer grace_timer_;
-  boost::asio::steady_timer reopen_timer_;
-  scheduler::Backoff backoff_;
   std::uint64_t generation_ = 0;  // answers to older requests are stale
-  int sessions_ = 0;
   bool started_ = false;
   bool stopped_ = false;
 };
@@ -86,31 +75,28 @@ Result<void> LeaderElection::Impl::start() {
     return fail(errc::invalid_argument, "ZooKeeper leader election: no servers or no path");
   }
   started_ = true;
-  open_session();
-  return {};
-}
-
-void LeaderElection::Impl::stop() {
-  if (stopped_) return;
-  stopped_ = true;
-  grace_timer_.cancel();
-  reopen_timer_.cancel();
-  if (session_) session_->stop();
-  session_.reset();
-  leading_ = false;
-}
-
-void LeaderElection::Impl::open_session() {
-  if (stopped_) return;
-  ++sessions_;
-  ++generation_;
-  guid_ = random_guid();
-  node_.clear();
-  joining_ = false;
   std::weak_ptr<Impl> weak = weak_from_this();
-  Session::Handlers handlers;
-  handlers.on_state = [weak](SessionState state) {
-    if (auto self = weak.lock()) self->on_state(state);
+  SessionKeeper::Handlers handlers;
+  handlers.on_opening = [weak] {
+    if (auto self = weak.lock()) self->on_opening();
+  };
+  handlers.on_connected = [weak] {
+    auto self = weak.lock();
+    if (!self || self->stopped_) return;
+    if (self->node_.empty()) {
+      self->join();
+    } else {
+      self->check();
+    }
+  };
+  handlers.on_connecting = [weak](std::chrono::milliseconds) {
+    if (auto self = weak.lock()) self->on_connecting();
+  };
+  handlers.on_lost = [weak](std::string_view why, std::chrono::milliseconds next_in) {
+    if (auto self = weak.lock()) self->on_lost(why, next_in);
+  };
+  handlers.on_auth_failed = [weak](Error error) {
+    if (auto self = weak.lock()) self->on_auth_failed(std::move(error));
   };
   handlers.on_watch = [weak](WatchEvent, const std::string& path) {
     auto self = weak.lock();
@@ -119,95 +105,58 @@ void LeaderElection::Impl::open_session() {
   handlers.on_log = [weak](LogLevel level, std::string_view message) {
     if (auto self = weak.lock()) self->log(level, message);
   };
-  session_ = std::make_unique<Session>(
-      executor_, SessionOptions{options_.url, options_.session_timeout, std::nullopt},
+  keeper_ = std::make_shared<SessionKeeper>(
+      executor_,
+      SessionKeeper::Options{options_.url, options_.session_timeout, options_.reopen_backoff,
+                             "joining the leader election in"},
       std::move(handlers));
-  log(LogLevel::info, fmt::format("joining the leader election in '{}'", options_.url.redacted()));
-  if (auto r = session_->start(); !r) {
-    log(LogLevel::warning, r.error().what());
-    reopen("the ZooKeeper client could not start");
-    return;
-  }
-  arm_grace(options_.session_timeout);
+  keeper_->start();
+  return {};
 }
 
-void LeaderElection::Impl::arm_grace(std::chrono::milliseconds after) {
-  grace_timer_.expires_after(after);
-  grace_timer_.async_wait([weak = weak_from_this(), sessions = sessions_](auto ec) {
-    auto self = weak.lock();
-    if (ec || !self || self->stopped_ || self->sessions_ != sessions) return;
-    self->reopen("no ZooKeeper connection within the session timeout");
-  });
-}
-
-void LeaderElection::Impl::on_state(SessionState state) {
+void LeaderElection::Impl::stop() {
   if (stopped_) return;
-  switch (state) {
-    case SessionState::connected:
-      grace_timer_.cancel();
-      backoff_.reset();
-      if (node_.empty()) {
-        join();
-      } else {
-        check();
-      }
-      return;
-    case SessionState::connecting: {
-      auto timeout = session_ ? session_->negotiated_timeout() : options_.session_timeout;
-      if (timeout.count() <= 0) timeout = options_.session_timeout;
-      if (leading_) {
-        log(LogLevel::warning,
-            "ZooKeeper connection lost: no longer leading (the session may expire any moment)");
-      }
-      set(false, std::nullopt);
-      arm_grace(timeout);
-      return;
-    }
-    case SessionState::expired:
-      reopen("the ZooKeeper session expired");
-      return;
-    case SessionState::auth_failed: {
-      const std::string user = options_.url.user;
-      stop();
-      set(false, std::nullopt);
-      if (handlers_.on_fatal) {
-        handlers_.on_fatal(
-            Error(errc::zookeeper_auth_failed,
-                  fmt::format("ZooKeeper refused the credentials of user '{}'", user)));
-      }
-      return;
-    }
-  }
+  stopped_ = true;
+  if (keeper_) keeper_->stop();
+  leading_ = false;
 }
 
-void LeaderElection::Impl::reopen(std::string_view why) {
-  if (stopped_) return;
-  grace_timer_.cancel();
+void LeaderElection::Impl::on_opening() {
   ++generation_;
-  const auto delay = backoff_.next();
-  log(LogLevel::warning,
-      fmt::format("{}; leaving the election; new ZooKeeper session in {} ms", why, delay.count()));
-  // Told first, while the old session still exists: a store writing with it lets go of it.
-  set(false, std::nullopt);
-  if (stopped_) return;
-  // Closing joins the C client's threads; do it outside the callback that told us.
-  if (session_) {
-    boost::asio::post(executor_,
-                      [old = std::shared_ptr<Session>(std::move(session_))] { old->stop(); });
-  }
+  guid_ = random_guid();
   node_.clear();
-  reopen_timer_.expires_after(delay);
-  reopen_timer_.async_wait([weak = weak_from_this()](auto ec) {
-    auto self = weak.lock();
-    if (!ec && self) self->open_session();
-  });
+  joining_ = false;
+}
+
+void LeaderElection::Impl::on_connecting() {
+  if (stopped_) return;
+  if (leading_) {
+    log(LogLevel::warning,
+        "ZooKeeper connection lost: no longer leading (the session may expire any moment)");
+  }
+  set(false, std::nullopt);
+}
+
+void LeaderElection::Impl::on_lost(std::string_view why, std::chrono::milliseconds next_in) {
+  if (stopped_) return;
+  ++generation_;
+  log(LogLevel::warning, fmt::format("{}; leaving the election; new ZooKeeper session in {} ms",
+                                     why, next_in.count()));
+  set(false, std::nullopt);
+  node_.clear();
+}
+
+void LeaderElection::Impl::on_auth_failed(Error error) {
+  stop();
+  set(false, std::nullopt);
+  if (handlers_.on_fatal) handlers_.on_fatal(std::move(error));
 }
 
 void LeaderElection::Impl::join() {
-  if (stopped_ || !session_ || joining_) return;
+  if (stopped_ || !session() || joining_) return;
   joining_ = true;
   const std::uint64_t generation = generation_;
-  session_->create_parents(options_.url.path, [weak = weak_from_this(), generation](Code code) {
+  session()->create_parents(options_.url.path, [weak = weak_from_this(), generation](Code code) {
     auto self = weak.lock();
     if (!self || self->stopped_ || generation != self->generation_) return;
     if (code != Code::ok) {
@@ -223,11 +172,11 @@ void LeaderElection::Impl::join() {
 
 void LeaderElection::Impl::create_node(std::uint64_t generation) {
   // A node of ours may exist already: a create whose answer was lost with the connection.
-  session_->get_children(
+  session()->get_children(
       options_.url.path, false,
       [weak = weak_from_this(), generation](Code code, std::vector<std::string> children) {
         auto self = weak.lock();
-        if (!self || self->stopped_ || generation != self->generation_ || !self->session_) return;
+        if (!self || self->stopped_ || generation != self->generation_ || !self->session()) return;
         if (code != Code::ok) {
           self->joining_ = false;
           return;
@@ -241,7 +190,7 @@ void LeaderElection::Impl::create_node(std::uint64_t generation) {
             return;
           }
         }
-        self->session_->create(
+        self->session()->create(
             self->child_path(mine), self->options_.data, true, true,
             [weak, generation](Code created, std::string path) {
               auto me = weak.lock();
@@ -260,9 +209,9 @@ void LeaderElection::Impl::create_node(std::uint64_t generation) {
 }
 
 void LeaderElection::Impl::check() {
-  if (stopped_ || !session_ || node_.empty()) return;
+  if (stopped_ || !session() || node_.empty()) return;
   const std::uint64_t generation = ++generation_;
-  session_->get_children(
+  session()->get_children(
       options_.url.path, true,
       [weak = weak_from_this(), generation](Code code, std::vector<std::string> children) {
         if (auto self = weak.lock()) self->on_children(generation, code, std::move(children));
@@ -271,7 +220,7 @@ void LeaderElection::Impl::check() {
 
 void LeaderElection::Impl::on_children(std::uint64_t generation, Code code,
                                        std::vector<std::string> children) {
-  if (stopped_ || generation != generation_ || !session_) return;
+  if (stopped_ || generation != generation_ || !session()) return;
   if (code != Code::ok) {
     // A lost connection: the session events decide what happens next.
     log(LogLevel::debug,
@@ -299,17 +248,17 @@ void LeaderElection::Impl::on_children(std::uint64_t generation, Code code,
     set(true, options_.data);
     return;
   }
-  session_->get(child_path(first->second), false,
-                [weak = weak_from_this(), generation](Code c, std::string data) {
-                  auto self = weak.lock();
-                  if (!self || self->stopped_ || generation != self->generation_) return;
-                  if (c == Code::no_node) {
-                    self->check();  // it went between the two reads
-                    return;
-                  }
-                  if (c != Code::ok) return;
-                  self->set(false, std::move(data));
-                });
+  session()->get(child_path(first->second), false,
+                 [weak = weak_from_this(), generation](Code c, std::string data) {
+                   auto self = weak.lock();
+                   if (!self || self->stopped_ || generation != self->generation_) return;
+                   if (c == Code::no_node) {
+                     self->check();  // it went between the two reads
+                     return;
+                   }
+                   if (c != Code::ok) return;
+                   self->set(false, std::move(data));
+                 });
 }
 
 void LeaderElection::Impl::set(bool leading, std::optional<std::string> data) {
@@ -353,12 +302,12 @@ const std::optional<std::string>& LeaderElection::leader_data() const noexcept {
 }
 
 Session* LeaderElection::session() noexcept {
-  return impl_->session_.get();
+  return impl_->session();
 }
 
 std::optional<SessionId> LeaderElection::session_id() const {
-  if (!impl_->session_) return std::nullopt;
-  return impl_->session_->id();
+  if (!impl_->session()) return std::nullopt;
+  return impl_->session()->id();
 }
 
 const std::string& LeaderElection::node() const noexcept {

@@ -6,5 +6,6 @@ target_sources(heatblast PRIVATE
   src/zookeeper/leader_election.cpp
   src/zookeeper/master_detector.cpp
   src/zookeeper/session.cpp
+  src/zookeeper/session_keeper.cpp
   src/zookeeper/url.cpp)
 target_link_libraries(heatblast PRIVATE ZooKeeper::zookeeper_mt)
