@@ -29,7 +29,8 @@ std::optional<std::int64_t> candidate_sequence(std::string_view name) {
 
 }  // namespace
 
-class LeaderElection::Impl : public std::enable_shared_from_this<Impl> {
+class LeaderElection::Impl : public SessionKeeper::Owner,
+                             public std::enable_shared_from_this<Impl> {
  public:
   Impl(boost::asio::any_io_executor executor, ElectionOptions options, Handlers handlers)
       : executor_(executor), options_(std::move(options)), handlers_(std::move(handlers)) {}
@@ -37,10 +38,14 @@ class LeaderElection::Impl : public std::enable_shared_from_this<Impl> {
   Result<void> start();
   void stop();
 
-  void on_opening();
-  void on_connecting();
-  void on_lost(std::string_view why, std::chrono::milliseconds next_in);
-  void on_auth_failed(Error error);
+  void on_opening() override;
+  void on_connected() override;
+  void on_connecting(std::chrono::milliseconds timeout) override;
+  void on_lost(std::string_view why, std::chrono::milliseconds next_in) override;
+  void on_auth_failed(Error error) override;
+  void on_watch(const std::string& path) override {
+    if (path == options_.url.path) check();
+  }
   void join();
   void create_node(std::uint64_t generation);
   void check();
@@ -50,7 +55,7 @@ class LeaderElection::Impl : public std::enable_shared_from_this<Impl> {
   std::string child_path(const std::string& name) const {
     return options_.url.path == "/" ? "/" + name : options_.url.path + "/" + name;
   }
-  void log(LogLevel level, std::string_view message) {
+  void log(LogLevel level, std::string_view message) override {
     if (handlers_.on_log) handlers_.on_log(level, message);
   }
 
@@ -75,41 +80,11 @@ Result<void> LeaderElection::Impl::start() {
     return fail(errc::invalid_argument, "ZooKeeper leader election: no servers or no path");
   }
   started_ = true;
-  std::weak_ptr<Impl> weak = weak_from_this();
-  SessionKeeper::Handlers handlers;
-  handlers.on_opening = [weak] {
-    if (auto self = weak.lock()) self->on_opening();
-  };
-  handlers.on_connected = [weak] {
-    auto self = weak.lock();
-    if (!self || self->stopped_) return;
-    if (self->node_.empty()) {
-      self->join();
-    } else {
-      self->check();
-    }
-  };
-  handlers.on_connecting = [weak](std::chrono::milliseconds) {
-    if (auto self = weak.lock()) self->on_connecting();
-  };
-  handlers.on_lost = [weak](std::string_view why, std::chrono::milliseconds next_in) {
-    if (auto self = weak.lock()) self->on_lost(why, next_in);
-  };
-  handlers.on_auth_failed = [weak](Error error) {
-    if (auto self = weak.lock()) self->on_auth_failed(std::move(error));
-  };
-  handlers.on_watch = [weak](WatchEvent, const std::string& path) {
-    auto self = weak.lock();
-    if (self && path == self->options_.url.path) self->check();
-  };
-  handlers.on_log = [weak](LogLevel level, std::string_view message) {
-    if (auto self = weak.lock()) self->log(level, message);
-  };
   keeper_ = std::make_shared<SessionKeeper>(
       executor_,
       SessionKeeper::Options{options_.url, options_.session_timeout, options_.reopen_backoff,
                              "joining the leader election in"},
-      std::move(handlers));
+      weak_from_this());
   keeper_->start();
   return {};
 }
@@ -128,7 +103,16 @@ void LeaderElection::Impl::on_opening() {
   joining_ = false;
 }
 
-void LeaderElection::Impl::on_connecting() {
+void LeaderElection::Impl::on_connected() {
+  if (stopped_) return;
+  if (node_.empty()) {
+    join();
+  } else {
+    check();
+  }
+}
+
+void LeaderElection::Impl::on_connecting(std::chrono::milliseconds) {
   if (stopped_) return;
   if (leading_) {
     log(LogLevel::warning,

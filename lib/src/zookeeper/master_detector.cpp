@@ -7,7 +7,8 @@ namespace heatblast::zookeeper {
 
 using scheduler::LogLevel;
 
-class MasterDetector::Impl : public std::enable_shared_from_this<Impl> {
+class MasterDetector::Impl : public SessionKeeper::Owner,
+                             public std::enable_shared_from_this<Impl> {
  public:
   Impl(boost::asio::any_io_executor executor, DetectorOptions options, Handlers handlers)
       : executor_(executor), options_(std::move(options)), handlers_(std::move(handlers)) {}
@@ -15,15 +16,21 @@ class MasterDetector::Impl : public std::enable_shared_from_this<Impl> {
   Result<void> start();
   void stop();
 
-  void on_lost(std::string_view why, std::chrono::milliseconds next_in);
-  void on_auth_failed(Error error);
+  void on_opening() override { ++generation_; }
+  void on_connected() override { fetch_children(); }
+  void on_connecting(std::chrono::milliseconds timeout) override;
+  void on_lost(std::string_view why, std::chrono::milliseconds next_in) override;
+  void on_auth_failed(Error error) override;
+  void on_watch(const std::string& path) override {
+    if (path == options_.url.path) fetch_children();
+  }
   void fetch_children();
   void on_children(std::uint64_t generation, Code code, const std::vector<std::string>& children);
   void on_data(std::uint64_t generation, const std::string& node, Code code,
                const std::string& data);
   void set_leader(std::optional<Leader> leader);
   Session* session() const noexcept { return keeper_ ? keeper_->session() : nullptr; }
-  void log(LogLevel level, std::string_view message) {
+  void log(LogLevel level, std::string_view message) override {
     if (handlers_.on_log) handlers_.on_log(level, message);
   }
 
@@ -44,40 +51,11 @@ Result<void> MasterDetector::Impl::start() {
     return fail(errc::invalid_argument, "ZooKeeper master detector: no servers or no path");
   }
   started_ = true;
-  std::weak_ptr<Impl> weak = weak_from_this();
-  SessionKeeper::Handlers handlers;
-  handlers.on_opening = [weak] {
-    if (auto self = weak.lock()) ++self->generation_;
-  };
-  handlers.on_connected = [weak] {
-    if (auto self = weak.lock()) self->fetch_children();
-  };
-  handlers.on_connecting = [weak](std::chrono::milliseconds timeout) {
-    // The session may still be alive on the server: keep the leader as long as it can be.
-    if (auto self = weak.lock()) {
-      self->log(LogLevel::info,
-                fmt::format("ZooKeeper connection lost; keeping the leader for up to {} ms",
-                            timeout.count()));
-    }
-  };
-  handlers.on_lost = [weak](std::string_view why, std::chrono::milliseconds next_in) {
-    if (auto self = weak.lock()) self->on_lost(why, next_in);
-  };
-  handlers.on_auth_failed = [weak](Error error) {
-    if (auto self = weak.lock()) self->on_auth_failed(std::move(error));
-  };
-  handlers.on_watch = [weak](WatchEvent, const std::string& path) {
-    auto self = weak.lock();
-    if (self && path == self->options_.url.path) self->fetch_children();
-  };
-  handlers.on_log = [weak](LogLevel level, std::string_view message) {
-    if (auto self = weak.lock()) self->log(level, message);
-  };
   keeper_ = std::make_shared<SessionKeeper>(
       executor_,
       SessionKeeper::Options{options_.url, options_.session_timeout, options_.reopen_backoff,
                              "detecting the leading master in"},
-      std::move(handlers));
+      weak_from_this());
   keeper_->start();
   return {};
 }
@@ -86,6 +64,12 @@ void MasterDetector::Impl::stop() {
   if (stopped_) return;
   stopped_ = true;
   if (keeper_) keeper_->stop();
+}
+
+void MasterDetector::Impl::on_connecting(std::chrono::milliseconds timeout) {
+  // The session may still be alive on the server: keep the leader as long as it can be.
+  log(LogLevel::info, fmt::format("ZooKeeper connection lost; keeping the leader for up to {} ms",
+                                  timeout.count()));
 }
 
 void MasterDetector::Impl::on_lost(std::string_view why, std::chrono::milliseconds next_in) {

@@ -8,10 +8,10 @@ namespace heatblast::zookeeper {
 using scheduler::LogLevel;
 
 SessionKeeper::SessionKeeper(boost::asio::any_io_executor executor, Options options,
-                             Handlers handlers)
+                             std::weak_ptr<Owner> owner)
     : executor_(executor),
       options_(std::move(options)),
-      handlers_(std::move(handlers)),
+      owner_(std::move(owner)),
       grace_timer_(executor),
       reopen_timer_(executor),
       backoff_(options_.reopen_backoff) {}
@@ -28,15 +28,16 @@ void SessionKeeper::stop() {
 void SessionKeeper::open() {
   if (stopped_) return;
   ++sessions_;
-  if (handlers_.on_opening) handlers_.on_opening();
+  if (auto owner = owner_.lock()) owner->on_opening();
   std::weak_ptr<SessionKeeper> weak = weak_from_this();
   Session::Handlers handlers;
   handlers.on_state = [weak](SessionState state) {
     if (auto self = weak.lock()) self->on_state(state);
   };
-  handlers.on_watch = [weak](WatchEvent event, const std::string& path) {
+  handlers.on_watch = [weak](WatchEvent, const std::string& path) {
     auto self = weak.lock();
-    if (self && self->handlers_.on_watch) self->handlers_.on_watch(event, path);
+    if (!self || self->stopped_) return;
+    if (auto owner = self->owner_.lock()) owner->on_watch(path);
   };
   handlers.on_log = [weak](LogLevel level, std::string_view message) {
     if (auto self = weak.lock()) self->log(level, message);
@@ -69,12 +70,12 @@ void SessionKeeper::on_state(SessionState state) {
     case SessionState::connected:
       grace_timer_.cancel();
       backoff_.reset();
-      if (handlers_.on_connected) handlers_.on_connected();
+      if (auto owner = owner_.lock()) owner->on_connected();
       return;
     case SessionState::connecting: {
       auto timeout = session_ ? session_->negotiated_timeout() : options_.session_timeout;
       if (timeout.count() <= 0) timeout = options_.session_timeout;
-      if (handlers_.on_connecting) handlers_.on_connecting(timeout);
+      if (auto owner = owner_.lock()) owner->on_connecting(timeout);
       if (!stopped_) arm_grace(timeout);
       return;
     }
@@ -84,8 +85,8 @@ void SessionKeeper::on_state(SessionState state) {
     case SessionState::auth_failed: {
       const std::string user = options_.url.user;
       stop();
-      if (handlers_.on_auth_failed) {
-        handlers_.on_auth_failed(
+      if (auto owner = owner_.lock()) {
+        owner->on_auth_failed(
             Error(errc::zookeeper_auth_failed,
                   fmt::format("ZooKeeper refused the credentials of user '{}'", user)));
       }
@@ -99,7 +100,7 @@ void SessionKeeper::reopen(std::string_view why) {
   grace_timer_.cancel();
   const auto delay = backoff_.next();
   // Told first, while the old session still exists: a store writing with it lets go of it.
-  if (handlers_.on_lost) handlers_.on_lost(why, delay);
+  if (auto owner = owner_.lock()) owner->on_lost(why, delay);
   if (stopped_) return;
   // Closing joins the C client's threads; do it outside the callback that told us.
   if (session_) {

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <chrono>
-#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -19,19 +18,22 @@ namespace heatblast::zookeeper {
 
 class SessionKeeper : public std::enable_shared_from_this<SessionKeeper> {
  public:
-  struct Handlers {
+  // The recipe on the session; the keeper holds it weakly and tells it, on the executor:
+  class Owner {
+   public:
+    virtual ~Owner() = default;
     // A new session is being opened: answers to requests of the old one are stale.
-    std::function<void()> on_opening;
-    std::function<void()> on_connected;
+    virtual void on_opening() {}
+    virtual void on_connected() = 0;
     // The connection is lost; the session may live on the server for `timeout` longer.
-    std::function<void(std::chrono::milliseconds timeout)> on_connecting;
+    virtual void on_connecting(std::chrono::milliseconds timeout) = 0;
     // The session is given up (expired, or no connection within the timeout); the old session
-    // still exists while this runs, and a new one opens after the backoff.
-    std::function<void(std::string_view why, std::chrono::milliseconds next_in)> on_lost;
+    // still exists while this runs, and a new one opens after `next_in`.
+    virtual void on_lost(std::string_view why, std::chrono::milliseconds next_in) = 0;
     // The server refused the credentials; the keeper has stopped.
-    std::function<void(Error error)> on_auth_failed;
-    std::function<void(WatchEvent event, const std::string& path)> on_watch;
-    std::function<void(scheduler::LogLevel level, std::string_view message)> on_log;
+    virtual void on_auth_failed(Error error) = 0;
+    virtual void on_watch(const std::string& path) = 0;
+    virtual void log(scheduler::LogLevel level, std::string_view message) = 0;
   };
   struct Options {
     Url url;
@@ -40,7 +42,7 @@ class SessionKeeper : public std::enable_shared_from_this<SessionKeeper> {
     std::string opening_message;  // logged at each new session, with the redacted URL
   };
 
-  SessionKeeper(boost::asio::any_io_executor executor, Options options, Handlers handlers);
+  SessionKeeper(boost::asio::any_io_executor executor, Options options, std::weak_ptr<Owner> owner);
 
   void start() { open(); }
   void stop();
@@ -55,12 +57,12 @@ class SessionKeeper : public std::enable_shared_from_this<SessionKeeper> {
   void reopen(std::string_view why);
   void arm_grace(std::chrono::milliseconds after);
   void log(scheduler::LogLevel level, std::string_view message) {
-    if (handlers_.on_log) handlers_.on_log(level, message);
+    if (auto owner = owner_.lock()) owner->log(level, message);
   }
 
   boost::asio::any_io_executor executor_;
   Options options_;
-  Handlers handlers_;
+  std::weak_ptr<Owner> owner_;
   std::unique_ptr<Session> session_;
   boost::asio::steady_timer grace_timer_;
   boost::asio::steady_timer reopen_timer_;
