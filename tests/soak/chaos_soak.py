@@ -35,14 +35,14 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from harness import free_ports, http, proc_rss_kib  # noqa: E402
 
 TERMINAL = {"TASK_FINISHED", "TASK_FAILED", "TASK_KILLED", "TASK_ERROR", "TASK_LOST",
             "TASK_DROPPED", "TASK_GONE", "TASK_GONE_BY_OPERATOR", "TASK_UNKNOWN"}
@@ -53,36 +53,6 @@ REPLICAS = 3
 
 def now_ms():
     return int(time.time() * 1000)
-
-
-def free_base_port():
-    """A port P with P, P+1 and P+2 free (checked by binding them)."""
-    for _ in range(200):
-        base = random.SystemRandom().randrange(20000, 60000)
-        sockets = []
-        try:
-            for i in range(REPLICAS):
-                s = socket.socket()
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                s.bind(("127.0.0.1", base + i))
-                sockets.append(s)
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in sockets:
-                s.close()
-    raise RuntimeError("no three consecutive free ports")
-
-
-def http(method, url, body=None, timeout=5):
-    data = body.encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
 
 
 class Facts:
@@ -146,7 +116,7 @@ class Soak:
         self.args = args
         self.rng = random.Random(args.seed)
         self.work = args.work_dir
-        self.port = args.port or free_base_port()
+        self.port = args.port or free_ports(REPLICAS)
         self.masters = ",".join(f"127.0.0.1:{self.port + i}" for i in range(REPLICAS))
         self.facts = Facts(os.path.join(self.work, "facts.log"))
         self.master = None
@@ -255,10 +225,7 @@ class Soak:
             for name in ("scheduler", "master"):
                 proc = getattr(self, name)
                 try:
-                    with open(f"/proc/{proc.pid}/status") as f:
-                        for line in f:
-                            if line.startswith("VmRSS:"):
-                                self.rss[name].append((at, int(line.split()[1]) * 1024))
+                    self.rss[name].append((at, proc_rss_kib(proc.pid) * 1024))
                 except OSError:
                     pass
 
@@ -291,7 +258,7 @@ class Soak:
         for i in [self.leader] + [j for j in range(REPLICAS) if j != self.leader]:
             try:
                 status, answer = http("POST", f"http://127.0.0.1:{self.port + i}/admin/fault",
-                                      body)
+                                      body, timeout=5)
                 if status != 200:
                     self.violations.append(f"POST /admin/fault '{body}': {status} {answer!r}")
                 return
