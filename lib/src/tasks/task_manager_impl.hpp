@@ -25,6 +25,10 @@
 
 namespace heatblast::tasks {
 
+// Gives the strings a run fills in (its id, agent id, status message) their buffers now, when
+// the task is added or loaded, rather than in the burst that fills them (see task_manager.cpp).
+void reserve_run_strings(TaskRecord& record);
+
 class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
  public:
   using Call = mesos::v1::scheduler::Call;
@@ -68,7 +72,9 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
  private:
   struct Entry {
     Entry(std::shared_ptr<const SharedSpec> s, TaskRecord r)
-        : shared(std::move(s)), record(std::move(r)) {}
+        : shared(std::move(s)), record(std::move(r)) {
+      reserve_run_strings(record);
+    }
     // The task's spec but its name (record.name): shared with every task of the same content.
     const TaskSpec& spec() const { return shared->spec; }
     std::shared_ptr<const SharedSpec> shared;
