@@ -112,7 +112,13 @@ std::vector<OutstandingOffer> Allocator::remove_framework(const std::string& fra
   framework_allocated_.erase(framework_id);
   offers_made_.erase(framework_id);
   for (auto it = filters_.begin(); it != filters_.end();) {
-    it = it->first.first == framework_id ? filters_.erase(it) : std::next(it);
+    if (it->first.first != framework_id) {
+      ++it;
+      continue;
+    }
+    for (const auto& filter : it->second)
+      unindex_filter(it->first, filter);
+    it = filters_.erase(it);
   }
   return removed;
 }
@@ -150,8 +156,11 @@ void Allocator::revive(const std::string& framework_id, const std::vector<std::s
     it->second.suppressed_roles.erase(role);
   for (auto& [key, filters] : filters_) {
     if (key.first != framework_id) continue;
-    std::erase_if(filters,
-                  [&](const DeclineFilter& filter) { return revived.contains(filter.role); });
+    std::erase_if(filters, [&](const DeclineFilter& filter) {
+      if (!revived.contains(filter.role)) return false;
+      unindex_filter(key, filter);
+      return true;
+    });
   }
 }
 
@@ -262,7 +271,19 @@ void Allocator::add_filter(const std::string& framework_id, const std::string& a
     refuse = *duration_from_seconds(seconds);
   }
   if (refuse <= Duration::zero() || resources.empty()) return;
-  filters_[{framework_id, agent_id}].push_back(DeclineFilter{role, resources, now + refuse});
+  FilterKey key{framework_id, agent_id};
+  filters_[key].push_back(DeclineFilter{role, resources, now + refuse});
+  filter_expiries_.emplace(now + refuse, std::move(key));
+}
+
+void Allocator::unindex_filter(const FilterKey& key, const DeclineFilter& filter) {
+  auto [first, last] = filter_expiries_.equal_range(filter.expires);
+  for (auto it = first; it != last; ++it) {
+    if (it->second == key) {
+      filter_expiries_.erase(it);
+      return;
+    }
+  }
 }
 
 bool Allocator::filtered(const std::string& framework_id, const std::string& agent_id,
@@ -387,9 +408,17 @@ std::map<std::string, std::vector<mesos::v1::Offer>> Allocator::allocate(TimePoi
 }
 
 std::vector<OutstandingOffer> Allocator::expire(TimePoint now) {
-  for (auto it = filters_.begin(); it != filters_.end();) {
+  // Only the keys with a filter due: their entries leave the index here, the filters below.
+  std::set<FilterKey> due;
+  while (!filter_expiries_.empty() && filter_expiries_.begin()->first <= now) {
+    due.insert(std::move(filter_expiries_.begin()->second));
+    filter_expiries_.erase(filter_expiries_.begin());
+  }
+  for (const auto& key : due) {
+    auto it = filters_.find(key);
+    if (it == filters_.end()) continue;
     std::erase_if(it->second, [now](const DeclineFilter& filter) { return filter.expires <= now; });
-    it = it->second.empty() ? filters_.erase(it) : std::next(it);
+    if (it->second.empty()) filters_.erase(it);
   }
   if (!options_.offer_timeout) return {};
   const Duration timeout = *options_.offer_timeout;
@@ -399,10 +428,7 @@ std::vector<OutstandingOffer> Allocator::expire(TimePoint now) {
 
 std::optional<TimePoint> Allocator::next_deadline() const {
   std::optional<TimePoint> deadline;
-  for (const auto& [key, filters] : filters_) {
-    for (const auto& filter : filters)
-      deadline = earliest(deadline, filter.expires);
-  }
+  if (!filter_expiries_.empty()) deadline = filter_expiries_.begin()->first;
   if (options_.offer_timeout) {
     for (const auto& [id, offer] : offers_) {
       deadline = earliest(deadline, offer.created + *options_.offer_timeout);
@@ -412,10 +438,7 @@ std::optional<TimePoint> Allocator::next_deadline() const {
 }
 
 std::size_t Allocator::filter_count() const {
-  std::size_t count = 0;
-  for (const auto& [key, filters] : filters_)
-    count += filters.size();
-  return count;
+  return filter_expiries_.size();
 }
 
 }  // namespace heatblast::local_master
