@@ -59,8 +59,11 @@ void Allocator::add_agent(const mesos::v1::AgentID& id, AgentSpec spec) {
   agent.hostname = std::move(spec.hostname);
   agent.attributes = std::move(spec.attributes);
   agent.total = spec.resources.unallocated();
+  for (const char* name : {"cpus", "mem", "disk", "gpus"})
+    cluster_totals_[name] += agent.total.scalar(name);
   agent_index_[id.value()] = agents_.size();
   agents_.push_back(std::move(agent));
+  may_have_available_.push_back(true);
 }
 
 const Agent* Allocator::find_agent(const std::string& id) const {
@@ -70,7 +73,9 @@ const Agent* Allocator::find_agent(const std::string& id) const {
 
 Agent* Allocator::agent_mut(const std::string& id) {
   auto it = agent_index_.find(id);
-  return it == agent_index_.end() ? nullptr : &agents_[it->second];
+  if (it == agent_index_.end()) return nullptr;
+  may_have_available_[it->second] = true;
+  return &agents_[it->second];
 }
 
 void Allocator::remove_offer(std::map<std::string, OutstandingOffer>::iterator it) {
@@ -329,12 +334,7 @@ mesos::v1::Offer Allocator::make_offer(const std::string& framework_id,
 }
 
 std::map<std::string, double> Allocator::cluster_totals() const {
-  std::map<std::string, double> cluster;
-  for (const char* name : {"cpus", "mem", "disk", "gpus"}) {
-    for (const auto& agent : agents_)
-      cluster[name] += agent.total.scalar(name);
-  }
-  return cluster;
+  return cluster_totals_;
 }
 
 double Allocator::dominant_share(const std::string& framework_id) const {
@@ -374,10 +374,15 @@ std::map<std::string, std::vector<mesos::v1::Offer>> Allocator::allocate(TimePoi
   std::map<std::string, std::vector<mesos::v1::Offer>> result;
   // The agents' totals do not change in a round; summing them per agent made a round
   // O(agents^2) (most of local-master's CPU with 1,000 agents).
-  const auto cluster = cluster_totals();
-  for (auto& agent : agents_) {
+  const auto& cluster = cluster_totals_;
+  for (std::size_t index = 0; index < agents_.size(); ++index) {
+    Agent& agent = agents_[index];
+    if (!may_have_available_[index]) continue;
     Resources available = agent.available();
-    if (available.empty()) continue;
+    if (available.empty()) {
+      may_have_available_[index] = false;
+      continue;
+    }
     // Shares change as this round hands out resources, so the order is computed per agent.
     const std::vector<std::string> order = offer_order(cluster);
     if (order.empty()) break;

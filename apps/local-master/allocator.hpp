@@ -187,6 +187,13 @@ class Allocator {
 
   AllocatorOptions options_;
   std::vector<Agent> agents_;
+  // Per agent: false when a round found nothing available on it and its used and offered
+  // resources have not changed since (every change goes through agent_mut). A round then skips
+  // it: computing total - used - offered for 1,000 full agents per round was most of a round.
+  std::vector<bool> may_have_available_;
+  // The agents' totals summed per scalar, in agent order (as cluster_totals() did per round);
+  // agents only come with add_agent.
+  std::map<std::string, double> cluster_totals_;
   std::map<std::string, std::size_t> agent_index_;
   std::map<std::string, FrameworkAllocation> frameworks_;
   std::map<std::string, Resources> framework_allocated_;  // offered + used, unallocated form

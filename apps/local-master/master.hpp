@@ -25,6 +25,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <mesos/v1/mesos.pb.h>
@@ -442,7 +443,7 @@ class Master {
   std::map<std::string, mesos::v1::FrameworkInfo> removed_frameworks_;
   std::uint64_t next_framework_ = 0;
   // container id -> (framework id, task id), for runner events.
-  std::map<std::string, std::pair<std::string, std::string>> containers_;
+  std::unordered_map<std::string, std::pair<std::string, std::string>> containers_;
   // Processes of removed frameworks' tasks, SIGTERMed, with their SIGKILL deadline.
   std::map<std::string, TimePoint> orphans_;
   // (deadline, framework id, task id) for every next_retry and escalate_at set: walking all

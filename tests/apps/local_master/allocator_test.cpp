@@ -166,6 +166,34 @@ TEST_CASE("Allocator: next_deadline is the earliest filter, expire drops the due
   }
 }
 
+TEST_CASE("Allocator: an agent found full is offered again once resources come back") {
+  Allocator allocator({"m", seconds(5), std::nullopt});
+  allocator.add_agent(agent_id("a1"), {"h1", resources("cpus:2;mem:256"), {}});
+  allocator.add_agent(agent_id("a2"), {"h2", resources("cpus:2;mem:256"), {}});
+  allocator.set_framework("f", active());
+  auto offers = allocator.allocate(kStart)["f"];
+  REQUIRE(offers.size() == 2);
+  // a1 all used by a task, a2's offer still outstanding: rounds find both full.
+  auto taken = allocator.take_offers("f", ids({offers[0].id().value()}));
+  REQUIRE(taken);
+  allocator.use("f", "a1", taken->resources);
+  CHECK(allocator.allocate(kStart + seconds(1)).empty());
+  CHECK(allocator.allocate(kStart + seconds(2)).empty());
+
+  SECTION("the task ends") {
+    allocator.release("f", "a1", taken->resources);
+    auto again = allocator.allocate(kStart + seconds(3))["f"];
+    REQUIRE(again.size() == 1);
+    CHECK(again[0].hostname() == "h1");
+  }
+  SECTION("the offer is declined without a filter") {
+    allocator.decline("f", ids({offers[1].id().value()}), refuse(0), kStart + seconds(3));
+    auto again = allocator.allocate(kStart + seconds(3))["f"];
+    REQUIRE(again.size() == 1);
+    CHECK(again[0].hostname() == "h2");
+  }
+}
+
 TEST_CASE("Allocator: suppressed roles get nothing, reserved resources go to their role") {
   Allocator allocator({"m", seconds(5), std::nullopt});
   allocator.add_agent(agent_id("a1"),
