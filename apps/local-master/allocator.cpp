@@ -59,8 +59,11 @@ void Allocator::add_agent(const mesos::v1::AgentID& id, AgentSpec spec) {
   agent.hostname = std::move(spec.hostname);
   agent.attributes = std::move(spec.attributes);
   agent.total = spec.resources.unallocated();
+  for (const char* name : {"cpus", "mem", "disk", "gpus"})
+    cluster_totals_[name] += agent.total.scalar(name);
   agent_index_[id.value()] = agents_.size();
   agents_.push_back(std::move(agent));
+  may_have_available_.push_back(true);
 }
 
 const Agent* Allocator::find_agent(const std::string& id) const {
@@ -70,7 +73,9 @@ const Agent* Allocator::find_agent(const std::string& id) const {
 
 Agent* Allocator::agent_mut(const std::string& id) {
   auto it = agent_index_.find(id);
-  return it == agent_index_.end() ? nullptr : &agents_[it->second];
+  if (it == agent_index_.end()) return nullptr;
+  may_have_available_[it->second] = true;
+  return &agents_[it->second];
 }
 
 void Allocator::remove_offer(std::map<std::string, OutstandingOffer>::iterator it) {
@@ -112,7 +117,13 @@ std::vector<OutstandingOffer> Allocator::remove_framework(const std::string& fra
   framework_allocated_.erase(framework_id);
   offers_made_.erase(framework_id);
   for (auto it = filters_.begin(); it != filters_.end();) {
-    it = it->first.first == framework_id ? filters_.erase(it) : std::next(it);
+    if (it->first.first != framework_id) {
+      ++it;
+      continue;
+    }
+    for (const auto& filter : it->second)
+      unindex_filter(it->first, filter);
+    it = filters_.erase(it);
   }
   return removed;
 }
@@ -150,8 +161,11 @@ void Allocator::revive(const std::string& framework_id, const std::vector<std::s
     it->second.suppressed_roles.erase(role);
   for (auto& [key, filters] : filters_) {
     if (key.first != framework_id) continue;
-    std::erase_if(filters,
-                  [&](const DeclineFilter& filter) { return revived.contains(filter.role); });
+    std::erase_if(filters, [&](const DeclineFilter& filter) {
+      if (!revived.contains(filter.role)) return false;
+      unindex_filter(key, filter);
+      return true;
+    });
   }
 }
 
@@ -262,7 +276,19 @@ void Allocator::add_filter(const std::string& framework_id, const std::string& a
     refuse = *duration_from_seconds(seconds);
   }
   if (refuse <= Duration::zero() || resources.empty()) return;
-  filters_[{framework_id, agent_id}].push_back(DeclineFilter{role, resources, now + refuse});
+  FilterKey key{framework_id, agent_id};
+  filters_[key].push_back(DeclineFilter{role, resources, now + refuse});
+  filter_expiries_.emplace(now + refuse, std::move(key));
+}
+
+void Allocator::unindex_filter(const FilterKey& key, const DeclineFilter& filter) {
+  auto [first, last] = filter_expiries_.equal_range(filter.expires);
+  for (auto it = first; it != last; ++it) {
+    if (it->second == key) {
+      filter_expiries_.erase(it);
+      return;
+    }
+  }
 }
 
 bool Allocator::filtered(const std::string& framework_id, const std::string& agent_id,
@@ -308,12 +334,7 @@ mesos::v1::Offer Allocator::make_offer(const std::string& framework_id,
 }
 
 std::map<std::string, double> Allocator::cluster_totals() const {
-  std::map<std::string, double> cluster;
-  for (const char* name : {"cpus", "mem", "disk", "gpus"}) {
-    for (const auto& agent : agents_)
-      cluster[name] += agent.total.scalar(name);
-  }
-  return cluster;
+  return cluster_totals_;
 }
 
 double Allocator::dominant_share(const std::string& framework_id) const {
@@ -353,10 +374,15 @@ std::map<std::string, std::vector<mesos::v1::Offer>> Allocator::allocate(TimePoi
   std::map<std::string, std::vector<mesos::v1::Offer>> result;
   // The agents' totals do not change in a round; summing them per agent made a round
   // O(agents^2) (most of local-master's CPU with 1,000 agents).
-  const auto cluster = cluster_totals();
-  for (auto& agent : agents_) {
+  const auto& cluster = cluster_totals_;
+  for (std::size_t index = 0; index < agents_.size(); ++index) {
+    Agent& agent = agents_[index];
+    if (!may_have_available_[index]) continue;
     Resources available = agent.available();
-    if (available.empty()) continue;
+    if (available.empty()) {
+      may_have_available_[index] = false;
+      continue;
+    }
     // Shares change as this round hands out resources, so the order is computed per agent.
     const std::vector<std::string> order = offer_order(cluster);
     if (order.empty()) break;
@@ -387,9 +413,17 @@ std::map<std::string, std::vector<mesos::v1::Offer>> Allocator::allocate(TimePoi
 }
 
 std::vector<OutstandingOffer> Allocator::expire(TimePoint now) {
-  for (auto it = filters_.begin(); it != filters_.end();) {
+  // Only the keys with a filter due: their entries leave the index here, the filters below.
+  std::set<FilterKey> due;
+  while (!filter_expiries_.empty() && filter_expiries_.begin()->first <= now) {
+    due.insert(std::move(filter_expiries_.begin()->second));
+    filter_expiries_.erase(filter_expiries_.begin());
+  }
+  for (const auto& key : due) {
+    auto it = filters_.find(key);
+    if (it == filters_.end()) continue;
     std::erase_if(it->second, [now](const DeclineFilter& filter) { return filter.expires <= now; });
-    it = it->second.empty() ? filters_.erase(it) : std::next(it);
+    if (it->second.empty()) filters_.erase(it);
   }
   if (!options_.offer_timeout) return {};
   const Duration timeout = *options_.offer_timeout;
@@ -399,10 +433,7 @@ std::vector<OutstandingOffer> Allocator::expire(TimePoint now) {
 
 std::optional<TimePoint> Allocator::next_deadline() const {
   std::optional<TimePoint> deadline;
-  for (const auto& [key, filters] : filters_) {
-    for (const auto& filter : filters)
-      deadline = earliest(deadline, filter.expires);
-  }
+  if (!filter_expiries_.empty()) deadline = filter_expiries_.begin()->first;
   if (options_.offer_timeout) {
     for (const auto& [id, offer] : offers_) {
       deadline = earliest(deadline, offer.created + *options_.offer_timeout);
@@ -412,10 +443,7 @@ std::optional<TimePoint> Allocator::next_deadline() const {
 }
 
 std::size_t Allocator::filter_count() const {
-  std::size_t count = 0;
-  for (const auto& [key, filters] : filters_)
-    count += filters.size();
-  return count;
+  return filter_expiries_.size();
 }
 
 }  // namespace heatblast::local_master

@@ -3,7 +3,9 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <type_traits>
@@ -1447,6 +1449,80 @@ TaskSnapshot Master::task_snapshot(const Framework& framework, const Task& task)
   view.statuses = task.statuses;
   if (view.statuses.empty() && task.latest.has_state()) view.statuses.push_back(task.latest);
   return view;
+}
+
+namespace {
+
+// The scalar resources /metrics/snapshot reports.
+constexpr const char* kMetricScalars[] = {"cpus", "mem", "disk", "gpus"};
+
+// Adds what Resources::scalar(name) would give for each of kMetricScalars, in one pass (this
+// runs for every agent at every metrics poll).
+using MetricMillis = std::array<std::int64_t, std::size(kMetricScalars)>;
+
+void add_scalars(const Resources& resources, MetricMillis& millis) {
+  for (const auto& resource : resources) {
+    if (resource.type() != mesos::v1::Value::SCALAR) continue;
+    for (std::size_t i = 0; i < millis.size(); ++i) {
+      if (resource.name() == kMetricScalars[i]) {
+        millis[i] += std::llround(resource.scalar().value() * 1000.0);
+        break;
+      }
+    }
+  }
+}
+
+void set_scalars(const MetricMillis& millis, std::map<std::string, std::int64_t>& out) {
+  for (std::size_t i = 0; i < millis.size(); ++i)
+    out[kMetricScalars[i]] = millis[i];
+}
+
+}  // namespace
+
+MasterMetrics metrics_of(const MasterSnapshot& snapshot) {
+  MasterMetrics metrics;
+  metrics.start_time = snapshot.start_time;
+  for (const auto& framework : snapshot.frameworks)
+    ++(framework.connected ? metrics.frameworks_connected : metrics.frameworks_disconnected);
+  metrics.agents = snapshot.agents.size();
+  metrics.outstanding_offers = snapshot.offers.size();
+  metrics.counters = snapshot.counters;
+  metrics.live_task_states = snapshot.live_task_states;
+  MetricMillis total{};
+  MetricMillis used{};
+  for (const auto& agent : snapshot.agents) {
+    add_scalars(agent.total, total);
+    add_scalars(agent.used, used);
+  }
+  set_scalars(total, metrics.total_millis);
+  set_scalars(used, metrics.used_millis);
+  return metrics;
+}
+
+MasterMetrics Master::metrics() const {
+  MasterMetrics metrics;
+  metrics.start_time = start_time_;
+  metrics.counters = counters_;
+  for (const auto& [id, framework] : frameworks_) {
+    ++(framework.state == FrameworkState::subscribed ? metrics.frameworks_connected
+                                                     : metrics.frameworks_disconnected);
+    for (const auto& [task_id, task] : framework.tasks) {
+      if (!is_terminal(task.latest.state())) ++metrics.live_task_states[task.latest.state()];
+    }
+  }
+  MetricMillis total{};
+  MetricMillis used{};
+  if (allocator_) {
+    metrics.agents = allocator_->agents().size();
+    metrics.outstanding_offers = allocator_->offers().size();
+    for (const auto& agent : allocator_->agents()) {
+      add_scalars(agent.total, total);
+      add_scalars(agent.used, used);
+    }
+  }
+  set_scalars(total, metrics.total_millis);
+  set_scalars(used, metrics.used_millis);
+  return metrics;
 }
 
 MasterSnapshot Master::snapshot(bool with_tasks) const {

@@ -25,6 +25,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <mesos/v1/mesos.pb.h>
@@ -195,6 +196,26 @@ struct MasterSnapshot {
   std::map<mesos::v1::TaskState, std::size_t> live_task_states;
 };
 
+// What /metrics/snapshot reports, without the per-agent and per-offer copies a MasterSnapshot
+// makes (a metrics poll every 50 ms with 1,000 agents cost a tenth of the master's CPU).
+struct MasterMetrics {
+  std::optional<TimePoint> start_time;
+  std::size_t frameworks_connected = 0;
+  std::size_t frameworks_disconnected = 0;
+  std::size_t agents = 0;
+  std::size_t outstanding_offers = 0;
+  // As MasterSnapshot's.
+  std::map<std::string, std::uint64_t> counters;
+  std::map<mesos::v1::TaskState, std::size_t> live_task_states;
+  // The agents' scalar resources summed, for "cpus", "mem", "disk" and "gpus" (each present,
+  // 0 when no agent has it), in thousandths as heatblast::Resources adds them.
+  std::map<std::string, std::int64_t> total_millis;
+  std::map<std::string, std::int64_t> used_millis;
+};
+
+// The metrics of a snapshot (taken with or without tasks): the same as Master::metrics().
+MasterMetrics metrics_of(const MasterSnapshot& snapshot);
+
 // The address and path of an agent's endpoints as a Mesos master reports them in
 // `Offer.url`: scheme "http", `agent_address`, path "/slave(1)".
 mesos::v1::URL agent_url(const mesos::v1::Address& agent_address);
@@ -264,6 +285,7 @@ class Master {
   // live_task_states remain): copying every task is what made a metrics poll cost milliseconds.
   MasterSnapshot snapshot(bool with_tasks = true) const;
   std::string state_json() const { return render_state_json(snapshot()); }
+  MasterMetrics metrics() const;
 
  private:
   enum class Phase { created, running };
@@ -421,7 +443,7 @@ class Master {
   std::map<std::string, mesos::v1::FrameworkInfo> removed_frameworks_;
   std::uint64_t next_framework_ = 0;
   // container id -> (framework id, task id), for runner events.
-  std::map<std::string, std::pair<std::string, std::string>> containers_;
+  std::unordered_map<std::string, std::pair<std::string, std::string>> containers_;
   // Processes of removed frameworks' tasks, SIGTERMed, with their SIGKILL deadline.
   std::map<std::string, TimePoint> orphans_;
   // (deadline, framework id, task id) for every next_retry and escalate_at set: walking all

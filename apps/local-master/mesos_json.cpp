@@ -592,29 +592,27 @@ std::string version_json(std::string_view version) {
       .done();
 }
 
-std::string metrics_json(const MasterSnapshot& snapshot, TimePoint now) {
+std::string metrics_json(const MasterMetrics& source, TimePoint now) {
   std::map<std::string, double> metrics;
   auto set = [&](const std::string& name, double value) { metrics["master/" + name] = value; };
-  const double start = snapshot.start_time ? to_epoch_seconds(*snapshot.start_time) : 0.0;
-  set("uptime_secs", snapshot.start_time ? to_epoch_seconds(now) - start : 0.0);
+  const double start = source.start_time ? to_epoch_seconds(*source.start_time) : 0.0;
+  set("uptime_secs", source.start_time ? to_epoch_seconds(now) - start : 0.0);
   set("elected", 1);
 
-  double active = 0;
-  for (const auto& framework : snapshot.frameworks)
-    active += framework.connected ? 1 : 0;
-  const double inactive = static_cast<double>(snapshot.frameworks.size()) - active;
+  const auto active = static_cast<double>(source.frameworks_connected);
+  const auto inactive = static_cast<double>(source.frameworks_disconnected);
   set("frameworks_active", active);
   set("frameworks_inactive", inactive);
   set("frameworks_connected", active);
   set("frameworks_disconnected", inactive);
 
-  const double agents = static_cast<double>(snapshot.agents.size());
+  const auto agents = static_cast<double>(source.agents);
   set("slaves_active", agents);
   set("slaves_connected", agents);
   set("slaves_disconnected", 0);
   set("slaves_inactive", 0);
   set("slaves_unreachable", 0);
-  set("outstanding_offers", static_cast<double>(snapshot.offers.size()));
+  set("outstanding_offers", static_cast<double>(source.outstanding_offers));
 
   // Gauges of the tasks' current states, counters of the terminal ones.
   for (const char* state : {"staging", "starting", "running", "killing", "unreachable"})
@@ -622,7 +620,7 @@ std::string metrics_json(const MasterSnapshot& snapshot, TimePoint now) {
   for (const char* state :
        {"finished", "failed", "killed", "lost", "error", "dropped", "gone", "gone_by_operator"})
     set(fmt::format("tasks_{}", state), 0);
-  for (const auto& [state, count] : snapshot.live_task_states) {
+  for (const auto& [state, count] : source.live_task_states) {
     std::string name = mesos::v1::TaskState_Name(state).substr(5);
     std::transform(name.begin(), name.end(), name.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -639,18 +637,17 @@ std::string metrics_json(const MasterSnapshot& snapshot, TimePoint now) {
         "invalid_status_update_acknowledgements", "valid_framework_to_executor_messages",
         "invalid_framework_to_executor_messages"})
     set(counter, 0);
-  for (const auto& [name, value] : snapshot.counters)
+  for (const auto& [name, value] : source.counters)
     set(name, static_cast<double>(value));
 
-  Resources total;
-  Resources used;
-  for (const auto& agent : snapshot.agents) {
-    total += agent.total;
-    used += agent.used;
-  }
+  auto amount = [](const std::map<std::string, std::int64_t>& millis, const char* name) {
+    auto it = millis.find(name);
+    // As heatblast::Resources turns thousandths back into a scalar.
+    return it == millis.end() ? 0.0 : static_cast<double>(it->second) / 1000.0;
+  };
   for (const char* resource : {"cpus", "mem", "disk", "gpus"}) {
-    const double all = total.scalar(resource);
-    const double taken = used.scalar(resource);
+    const double all = amount(source.total_millis, resource);
+    const double taken = amount(source.used_millis, resource);
     set(fmt::format("{}_total", resource), all);
     set(fmt::format("{}_used", resource), taken);
     set(fmt::format("{}_percent", resource), all > 0 ? taken / all : 0.0);
@@ -660,6 +657,10 @@ std::string metrics_json(const MasterSnapshot& snapshot, TimePoint now) {
   for (const auto& [name, value] : metrics)
     object.num(name, value);
   return object.done();
+}
+
+std::string metrics_json(const MasterSnapshot& snapshot, TimePoint now) {
+  return metrics_json(metrics_of(snapshot), now);
 }
 
 }  // namespace heatblast::local_master

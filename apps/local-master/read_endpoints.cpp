@@ -56,11 +56,12 @@ std::optional<EndpointAnswer> serve_read_only(const Master& master,
   if (path == "/version") return json_answer(version_json(master.master_info().version()));
   if (path == "/slave(1)/health") return EndpointAnswer{200, {}, {}};
 
-  const MasterSnapshot snapshot = master.snapshot(path != "/metrics/snapshot");
+  if (path == "/metrics/snapshot") return json_answer(metrics_json(master.metrics(), now));
+
+  const MasterSnapshot snapshot = master.snapshot();
   if (path == "/master/frameworks") return json_answer(frameworks_json(snapshot, *query));
   if (path == "/master/slaves") return json_answer(slaves_json(snapshot));
   if (path == "/master/tasks") return json_answer(tasks_json(snapshot, *query));
-  if (path == "/metrics/snapshot") return json_answer(metrics_json(snapshot, now));
   if (path.starts_with("/slave(1)/state")) {
     // Every agent's endpoints are here; the first agent's state is what this address shows.
     return json_answer(agent_state_json(snapshot, snapshot.agents.front().id));

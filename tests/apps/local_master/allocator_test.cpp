@@ -119,6 +119,81 @@ TEST_CASE("Allocator: filters apply to subsets of what was declined, REVIVE clea
   }
 }
 
+TEST_CASE("Allocator: next_deadline is the earliest filter, expire drops the due ones") {
+  Allocator allocator({"m", seconds(5), std::nullopt});
+  for (const char* agent : {"a1", "a2", "a3"})
+    allocator.add_agent(agent_id(agent), {agent, resources("cpus:4;mem:1024"), {}});
+  allocator.set_framework("f", active());
+  allocator.set_framework("g", active());
+  auto offers = allocator.allocate(kStart);
+  REQUIRE(offers["f"].size() + offers["g"].size() == 3);
+  CHECK_FALSE(allocator.next_deadline());
+  // Declined under filters of 30 s, 10 s and 20 s, whichever framework got each agent.
+  const double refuse_seconds[] = {30, 10, 20};
+  std::size_t n = 0;
+  for (const auto& [framework, list] : offers) {
+    for (const auto& offer : list)
+      allocator.decline(framework, ids({offer.id().value()}), refuse(refuse_seconds[n++]), kStart);
+  }
+  CHECK(allocator.filter_count() == 3);
+  CHECK(allocator.next_deadline() == kStart + seconds(10));
+
+  CHECK(allocator.expire(kStart + seconds(9)).empty());
+  CHECK(allocator.filter_count() == 3);
+  allocator.expire(kStart + seconds(10));
+  CHECK(allocator.filter_count() == 2);
+  CHECK(allocator.next_deadline() == kStart + seconds(20));
+
+  SECTION("removing a framework drops its filters from the deadlines") {
+    allocator.remove_framework("f");
+    allocator.remove_framework("g");
+    CHECK(allocator.filter_count() == 0);
+    CHECK_FALSE(allocator.next_deadline());
+  }
+  SECTION("REVIVE drops the framework's filters from the deadlines") {
+    allocator.revive("f", {});
+    allocator.revive("g", {});
+    CHECK(allocator.filter_count() == 0);
+    CHECK_FALSE(allocator.next_deadline());
+  }
+  SECTION("the rest expire in order") {
+    allocator.expire(kStart + seconds(25));
+    CHECK(allocator.filter_count() == 1);
+    CHECK(allocator.next_deadline() == kStart + seconds(30));
+    allocator.expire(kStart + seconds(30));
+    CHECK(allocator.filter_count() == 0);
+    CHECK_FALSE(allocator.next_deadline());
+  }
+}
+
+TEST_CASE("Allocator: an agent found full is offered again once resources come back") {
+  Allocator allocator({"m", seconds(5), std::nullopt});
+  allocator.add_agent(agent_id("a1"), {"h1", resources("cpus:2;mem:256"), {}});
+  allocator.add_agent(agent_id("a2"), {"h2", resources("cpus:2;mem:256"), {}});
+  allocator.set_framework("f", active());
+  auto offers = allocator.allocate(kStart)["f"];
+  REQUIRE(offers.size() == 2);
+  // a1 all used by a task, a2's offer still outstanding: rounds find both full.
+  auto taken = allocator.take_offers("f", ids({offers[0].id().value()}));
+  REQUIRE(taken);
+  allocator.use("f", "a1", taken->resources);
+  CHECK(allocator.allocate(kStart + seconds(1)).empty());
+  CHECK(allocator.allocate(kStart + seconds(2)).empty());
+
+  SECTION("the task ends") {
+    allocator.release("f", "a1", taken->resources);
+    auto again = allocator.allocate(kStart + seconds(3))["f"];
+    REQUIRE(again.size() == 1);
+    CHECK(again[0].hostname() == "h1");
+  }
+  SECTION("the offer is declined without a filter") {
+    allocator.decline("f", ids({offers[1].id().value()}), refuse(0), kStart + seconds(3));
+    auto again = allocator.allocate(kStart + seconds(3))["f"];
+    REQUIRE(again.size() == 1);
+    CHECK(again[0].hostname() == "h2");
+  }
+}
+
 TEST_CASE("Allocator: suppressed roles get nothing, reserved resources go to their role") {
   Allocator allocator({"m", seconds(5), std::nullopt});
   allocator.add_agent(agent_id("a1"),

@@ -1459,9 +1459,34 @@ TEST_CASE("the read-only endpoints render Mesos's JSON shapes") {
     CHECK(metrics["master/cpus_total"].GetDouble() == 4.0);
     CHECK(metrics["master/cpus_used"].GetDouble() == 1.0);
     CHECK(metrics["master/uptime_secs"].GetDouble() > 0);
+    // What the endpoint serves: the same document, without a snapshot.
+    CHECK(metrics_json(h.master->metrics(), h.now + seconds(5)) ==
+          metrics_json(snapshot, h.now + seconds(5)));
     auto version = parse_json(version_json(snapshot.master_info.version()));
     CHECK(version["version"].GetString() == std::string("1.12.0"));
   }
+}
+
+TEST_CASE("metrics sum the agents' resources exactly, as Resources adds them") {
+  auto options = Harness::default_options();
+  options.agents = simulated_agents(3, resources("cpus:0.1;mem:33.3;disk:0.7"));
+  Harness h(options);
+  auto sub = h.subscribe(framework_info("fw"));
+  auto offers = h.offers(sub);
+  REQUIRE(offers.size() == 3);
+  REQUIRE(h.accept(sub, offers[0], {command_task("t", offers[0].agent_id(), "cpus:0.1;mem:0.1")})
+              .status == 202);
+  const auto metrics = h.master->metrics();
+  CHECK(metrics.total_millis.at("cpus") == 300);
+  CHECK(metrics.total_millis.at("mem") == 99900);
+  CHECK(metrics.used_millis.at("mem") == 100);
+  CHECK(metrics.total_millis.at("gpus") == 0);
+  CHECK(metrics.agents == 3);
+  CHECK(metrics.frameworks_connected == 1);
+  const auto json = parse_json(metrics_json(metrics, h.now));
+  CHECK(json["master/cpus_total"].GetDouble() == 0.3);
+  CHECK(json["master/disk_total"].GetDouble() == 2.1);
+  CHECK(metrics_json(metrics, h.now) == metrics_json(h.master->snapshot(false), h.now));
 }
 
 TEST_CASE("parse_query decodes percent escapes and refuses bad ones") {
