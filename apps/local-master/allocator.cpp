@@ -159,9 +159,11 @@ void Allocator::revive(const std::string& framework_id, const std::vector<std::s
   std::set<std::string> revived(which.begin(), which.end());
   for (const auto& role : revived)
     it->second.suppressed_roles.erase(role);
-  for (auto& [key, filters] : filters_) {
+  for (auto& entry : filters_) {
+    // Not a structured binding: clang before 16 cannot capture one in the lambda below.
+    const auto& key = entry.first;
     if (key.first != framework_id) continue;
-    std::erase_if(filters, [&](const DeclineFilter& filter) {
+    std::erase_if(entry.second, [&](const DeclineFilter& filter) {
       if (!revived.contains(filter.role)) return false;
       unindex_filter(key, filter);
       return true;
