@@ -661,13 +661,9 @@ bool Decoder::EndObject(rapidjson::SizeType) {
   return true;
 }
 
-bool Decoder::EndArray(rapidjson::SizeType) {
-  if (skip_depth_ > 0) {
-    --skip_depth_;
-    return true;
-  }
-  frames_.pop_back();
-  return true;
+// An array's end leaves its frame (or the skipped value) as an object's does.
+bool Decoder::EndArray(rapidjson::SizeType elements) {
+  return EndObject(elements);
 }
 
 std::string Decoder::path() const {
