@@ -164,7 +164,8 @@ struct ManagerOptions {
   // burst (an ACCEPT for every offer of a ramp, a reconciliation answer for every task after a
   // resubscribe, their acknowledgements) is freed in holes between records that live on, which
   // the allocator would otherwise keep resident for good: measured at 10,000 tasks, about 40 MiB
-  // free in a 58 MiB heap after a stream drop and a leader move. 0 = never.
+  // free in a 58 MiB heap after a stream drop and a leader move. The end of a launch burst (the
+  // last ACCEPT of 1,000 or more launches answered) gives it back at once as well. 0 = never.
   std::chrono::milliseconds trim_heap_interval{std::chrono::seconds(5)};
   // Saves that fail this many times in a row end the session through on_fatal (0 = never).
   // Each failed save is logged and counted; an update whose save failed is not acknowledged.

@@ -255,10 +255,14 @@ void TaskManager::Impl::arm_trim() {
     auto self = weak.lock();
     if (!self) return;
     self->trim_armed_ = false;
-    // Less than this is not worth a walk of the heap.
-    constexpr std::size_t kMinFree = std::size_t{4} << 20;
-    if (trim_heap(kMinFree)) ++self->counters_.heap_trims;
+    self->trim_now();
   });
+}
+
+void TaskManager::Impl::trim_now() {
+  // Less than this is not worth a walk of the heap.
+  constexpr std::size_t kMinFree = std::size_t{4} << 20;
+  if (trim_heap(kMinFree)) ++counters_.heap_trims;
 }
 
 void TaskManager::Impl::handle(const Event& event) {
@@ -584,11 +588,15 @@ void TaskManager::Impl::on_offers(const mesos::v1::scheduler::Event::Offers& off
     std::vector<std::string> names;
     for (const auto& task : launch.tasks)
       names.push_back(task.name());
+    ++accepts_in_flight_;
+    burst_tasks_ += names.size();
     std::weak_ptr<Impl> weak = weak_from_this();
     client_.launch({std::move(launch.offer_id)}, std::move(launch.tasks), std::nullopt,
                    [weak, names = std::move(names)](Result<void> result) {
-                     if (result) return;
-                     if (auto self = weak.lock()) self->on_launch_failed(names, result.error());
+                     auto self = weak.lock();
+                     if (!self) return;
+                     if (!result) self->on_launch_failed(names, result.error());
+                     self->on_accept_answered();
                    });
   }
   if (!declined.empty()) {
@@ -601,6 +609,20 @@ void TaskManager::Impl::on_offers(const mesos::v1::scheduler::Event::Offers& off
     client_.suppress(roles());
   }
   if (batch_depth_ == 0) flush();  // what warn_starved() changed, outside an event's batch
+}
+
+void TaskManager::Impl::on_accept_answered() {
+  if (accepts_in_flight_ > 0) --accepts_in_flight_;
+  // A launch burst (a ramp: an ACCEPT with its TaskInfos for every offer, queued at once) ends
+  // when its last ACCEPT is answered. Its memory is free from then on; given back at once, not
+  // up to trim_heap_interval later, the process never sits at the burst's peak.
+  constexpr std::size_t kBurstTasks = 1000;
+  if (accepts_in_flight_ > 0 || burst_tasks_ < kBurstTasks) {
+    if (accepts_in_flight_ == 0) burst_tasks_ = 0;
+    return;
+  }
+  burst_tasks_ = 0;
+  if (options_.trim_heap_interval.count() > 0) trim_now();
 }
 
 void TaskManager::Impl::undo_launch(const std::string& name, const std::string& why) {

@@ -196,6 +196,10 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
 
   // See ManagerOptions::trim_heap_interval: armed by an event, so an idle scheduler stays idle.
   void arm_trim();
+  // Gives freed heap back now (when 4 MiB or more are free), as the timer armed by arm_trim()
+  // does later.
+  void trim_now();
+  void on_accept_answered();
 
   scheduler::Client& client_;
   ManagerOptions options_;
@@ -222,6 +226,9 @@ class TaskManager::Impl : public std::enable_shared_from_this<Impl> {
   std::optional<SteadyClock::time_point> armed_for_;
   boost::asio::steady_timer trim_timer_;
   bool trim_armed_ = false;
+  // ACCEPTs not yet answered, and the tasks they launched since the last time none was left.
+  std::size_t accepts_in_flight_ = 0;
+  std::size_t burst_tasks_ = 0;
   std::optional<SteadyClock::time_point> last_revive_;
   std::optional<SteadyClock::time_point> revive_due_;
   bool suppressed_ = false;

@@ -890,6 +890,40 @@ TEST_CASE("tasks: heap freed by a burst goes back to the OS after events, not wh
     std::free(block);
 }
 
+TEST_CASE("tasks: a launch burst's heap goes back to the OS once its last ACCEPT is answered",
+          "[tasks]") {
+  auto options = fast();
+  options.trim_heap_interval = std::chrono::hours(1);  // the timer never fires here
+  Harness h(options);
+  constexpr int kTasks = 1000;  // what counts as a burst
+  for (int i = 0; i < kTasks; ++i)
+    REQUIRE(h.manager->add(spec(fmt::format("t{:04}", i))).has_value());
+  h.subscribe();
+  // Holes inside the heap, as a burst leaves them (see the test above): 16 MiB in 1 KiB
+  // blocks, all freed but every 64th.
+  constexpr std::size_t kBlocks = 16 * 1024, kBlock = 1024, kKeepEvery = 64;
+  std::vector<char*> blocks;
+  for (std::size_t i = 0; i < kBlocks; ++i) {
+    blocks.push_back(static_cast<char*>(std::malloc(kBlock)));
+    REQUIRE(blocks.back() != nullptr);
+    std::memset(blocks.back(), 1, kBlock);
+  }
+  for (std::size_t i = 0; i < kBlocks; ++i) {
+    if (i % kKeepEvery != kKeepEvery - 1) std::free(std::exchange(blocks[i], nullptr));
+  }
+  REQUIRE(h.manager->counters().heap_trims == 0);
+  h.offer(0.5 * kTasks, 128.0 * kTasks);
+  REQUIRE(h.launched(1).size() == kTasks);
+  if (kTrimmableHeap) {
+    REQUIRE(run_until(h.io, [&] { return h.manager->counters().heap_trims == 1; }));
+  } else {
+    CHECK_FALSE(run_until(
+        h.io, [&] { return h.manager->counters().heap_trims > 0; }, 100ms));
+  }
+  for (char* block : blocks)
+    std::free(block);
+}
+
 // The manager finds a run's task from its id ("<name>.<suffix>", up to the last '.'), not from
 // an index by id; names with dots, and a name that is another's prefix, stay apart.
 TEST_CASE("tasks: updates reach the task whose current run they name, dotted names included",
