@@ -1479,26 +1479,6 @@ void set_scalars(const MetricMillis& millis, std::map<std::string, std::int64_t>
 
 }  // namespace
 
-MasterMetrics metrics_of(const MasterSnapshot& snapshot) {
-  MasterMetrics metrics;
-  metrics.start_time = snapshot.start_time;
-  for (const auto& framework : snapshot.frameworks)
-    ++(framework.connected ? metrics.frameworks_connected : metrics.frameworks_disconnected);
-  metrics.agents = snapshot.agents.size();
-  metrics.outstanding_offers = snapshot.offers.size();
-  metrics.counters = snapshot.counters;
-  metrics.live_task_states = snapshot.live_task_states;
-  MetricMillis total{};
-  MetricMillis used{};
-  for (const auto& agent : snapshot.agents) {
-    add_scalars(agent.total, total);
-    add_scalars(agent.used, used);
-  }
-  set_scalars(total, metrics.total_millis);
-  set_scalars(used, metrics.used_millis);
-  return metrics;
-}
-
 MasterMetrics Master::metrics() const {
   MasterMetrics metrics;
   metrics.start_time = start_time_;
@@ -1525,7 +1505,7 @@ MasterMetrics Master::metrics() const {
   return metrics;
 }
 
-MasterSnapshot Master::snapshot(bool with_tasks) const {
+MasterSnapshot Master::snapshot() const {
   MasterSnapshot snapshot;
   snapshot.master_info = master_info_;
   snapshot.start_time = start_time_;
@@ -1548,14 +1528,9 @@ MasterSnapshot Master::snapshot(bool with_tasks) const {
     view.failover_timeout_seconds = framework.info.failover_timeout();
     view.failover_deadline = framework.failover_deadline;
     view.registered_time = framework.registered_time;
-    for (const auto& [task_id, task] : framework.tasks) {
-      if (!is_terminal(task.latest.state())) ++snapshot.live_task_states[task.latest.state()];
-      if (with_tasks) view.tasks.push_back(task_snapshot(framework, task));
-    }
-    if (with_tasks) {
-      view.completed_tasks.assign(framework.completed_tasks.begin(),
-                                  framework.completed_tasks.end());
-    }
+    for (const auto& [task_id, task] : framework.tasks)
+      view.tasks.push_back(task_snapshot(framework, task));
+    view.completed_tasks.assign(framework.completed_tasks.begin(), framework.completed_tasks.end());
     for (const auto& [executor_id, executor] : framework.executors) {
       if (!executor.live_tasks.empty()) view.executors.push_back(executor.info);
     }

@@ -191,9 +191,6 @@ struct MasterSnapshot {
   // Counts a Mesos master keeps as metrics, by metric name without "master/" (e.g.
   // "messages_decline_offers", "tasks_finished", "valid_status_update_acknowledgements").
   std::map<std::string, std::uint64_t> counters;
-  // Live (non-terminal) tasks of all frameworks by state; filled even when the snapshot leaves
-  // out the tasks themselves, so that /metrics/snapshot stays cheap with many tasks.
-  std::map<mesos::v1::TaskState, std::size_t> live_task_states;
 };
 
 // What /metrics/snapshot reports, without the per-agent and per-offer copies a MasterSnapshot
@@ -206,15 +203,13 @@ struct MasterMetrics {
   std::size_t outstanding_offers = 0;
   // As MasterSnapshot's.
   std::map<std::string, std::uint64_t> counters;
+  // Live (non-terminal) tasks of all frameworks, by state.
   std::map<mesos::v1::TaskState, std::size_t> live_task_states;
   // The agents' scalar resources summed, for "cpus", "mem", "disk" and "gpus" (each present,
   // 0 when no agent has it), in thousandths as heatblast::Resources adds them.
   std::map<std::string, std::int64_t> total_millis;
   std::map<std::string, std::int64_t> used_millis;
 };
-
-// The metrics of a snapshot (taken with or without tasks): the same as Master::metrics().
-MasterMetrics metrics_of(const MasterSnapshot& snapshot);
 
 // The address and path of an agent's endpoints as a Mesos master reports them in
 // `Offer.url`: scheme "http", `agent_address`, path "/slave(1)".
@@ -281,9 +276,7 @@ class Master {
   // for): MasterInfo and the agents' address in offers and /state take it. Call after `start`
   // and before the first `advance`.
   void set_listen_port(std::uint16_t port);
-  // with_tasks false leaves FrameworkSnapshot::tasks and completed_tasks empty (the counts in
-  // live_task_states remain): copying every task is what made a metrics poll cost milliseconds.
-  MasterSnapshot snapshot(bool with_tasks = true) const;
+  MasterSnapshot snapshot() const;
   std::string state_json() const { return render_state_json(snapshot()); }
   MasterMetrics metrics() const;
 

@@ -659,8 +659,4 @@ std::string metrics_json(const MasterMetrics& source, TimePoint now) {
   return object.done();
 }
 
-std::string metrics_json(const MasterSnapshot& snapshot, TimePoint now) {
-  return metrics_json(metrics_of(snapshot), now);
-}
-
 }  // namespace heatblast::local_master

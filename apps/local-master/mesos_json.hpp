@@ -43,6 +43,5 @@ std::string version_json(std::string_view version);
 
 // /metrics/snapshot: a flat object of doubles, "master/..." names as a Mesos master's.
 std::string metrics_json(const MasterMetrics& metrics, TimePoint now);
-std::string metrics_json(const MasterSnapshot& snapshot, TimePoint now);
 
 }  // namespace heatblast::local_master

@@ -1447,7 +1447,7 @@ TEST_CASE("the read-only endpoints render Mesos's JSON shapes") {
     CHECK(one["tasks"].Size() == 1);
   }
   SECTION("/metrics/snapshot and /version") {
-    auto metrics = parse_json(metrics_json(snapshot, h.now + seconds(5)));
+    auto metrics = parse_json(metrics_json(h.master->metrics(), h.now + seconds(5)));
     CHECK(metrics["master/frameworks_active"].GetDouble() == 1.0);
     CHECK(metrics["master/tasks_running"].GetDouble() == 1.0);
     CHECK(metrics["master/tasks_finished"].GetDouble() == 1.0);
@@ -1459,9 +1459,6 @@ TEST_CASE("the read-only endpoints render Mesos's JSON shapes") {
     CHECK(metrics["master/cpus_total"].GetDouble() == 4.0);
     CHECK(metrics["master/cpus_used"].GetDouble() == 1.0);
     CHECK(metrics["master/uptime_secs"].GetDouble() > 0);
-    // What the endpoint serves: the same document, without a snapshot.
-    CHECK(metrics_json(h.master->metrics(), h.now + seconds(5)) ==
-          metrics_json(snapshot, h.now + seconds(5)));
     auto version = parse_json(version_json(snapshot.master_info.version()));
     CHECK(version["version"].GetString() == std::string("1.12.0"));
   }
@@ -1486,7 +1483,6 @@ TEST_CASE("metrics sum the agents' resources exactly, as Resources adds them") {
   const auto json = parse_json(metrics_json(metrics, h.now));
   CHECK(json["master/cpus_total"].GetDouble() == 0.3);
   CHECK(json["master/disk_total"].GetDouble() == 2.1);
-  CHECK(metrics_json(metrics, h.now) == metrics_json(h.master->snapshot(false), h.now));
 }
 
 TEST_CASE("parse_query decodes percent escapes and refuses bad ones") {
