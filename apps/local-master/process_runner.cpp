@@ -751,6 +751,10 @@ void ProcessRunner::reap() {
     std::optional<int> supervisor_status;
     if (result == watched.pid) {
       supervisor_status = status;
+      // The container ends with its supervisor, as a Mesos agent destroys a container whose
+      // executor ended: whatever the command left in its group (a child that outlived the
+      // shell, a daemon) is killed. The group id is still ours while any member lives.
+      if (watched.pgid > 1) ::kill(-watched.pgid, SIGKILL);
     } else if (result == 0 && (!watched.adopted || ::getpgid(watched.pid) == watched.pgid)) {
       ++it;  // our child, still running
       continue;

@@ -246,6 +246,25 @@ TEST_CASE("ProcessRunner runs commands in a sandbox and reports how they end") {
     CHECK(exited.termination.kind == Termination::Kind::signaled);
     CHECK(exited.termination.code == SIGKILL);
   }
+  SECTION("what the command leaves in its group ends with it, as a Mesos container does") {
+    // The shell ends at once; the background sleep would outlive it (and local-master).
+    auto spec = spec_for(dir, "leaver", "sleep 30 & echo $! > straggler; exit 0");
+    runner.launch(spec, wall_now());
+    auto running = events.wait_for(spec.container_id, RunnerEvent::Kind::running);
+    REQUIRE(running.pgid);
+    auto exited = events.wait_for(spec.container_id, RunnerEvent::Kind::exited);
+    CHECK(exited.termination.kind == Termination::Kind::exited);
+    CHECK(exited.termination.code == 0);
+    const pid_t straggler = std::stoi(read_file(spec.sandbox + "/straggler"));
+    REQUIRE(straggler > 1);
+    // Killed with the group when the supervisor was reaped; ours to wait for only as a zombie
+    // of init, so poll until it is gone.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (::kill(straggler, 0) == 0 && ::getpgid(straggler) == *running.pgid) {
+      REQUIRE(std::chrono::steady_clock::now() < deadline);
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
   SECTION("an executable that does not exist: launch_failed") {
     auto spec = spec_for(dir, "missing", "/no/such/program");
     spec.task.mutable_command()->set_shell(false);
