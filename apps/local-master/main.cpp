@@ -113,6 +113,9 @@ int main(int argc, char** argv) {
   lm::MasterServerOptions& server_options = options->server;
   const std::string& work_dir = server_options.master.work_dir;
   if (!options->quiet) server_options.master.log = log_line;
+  server_options.master.warn = [](std::string_view line) {
+    log_line(fmt::format("warning: {}", line));
+  };
   for (const auto& warning : options->warnings)
     log_line("warning: " + warning);
 

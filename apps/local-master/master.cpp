@@ -137,10 +137,6 @@ Master::Master(MasterOptions options, TaskRunner& runner)
 
 Master::~Master() = default;
 
-void Master::log(std::string_view message) const {
-  if (options_.log) options_.log(message);
-}
-
 std::string_view Master::to_string(FrameworkState state) {
   switch (state) {
     case FrameworkState::subscribed:
@@ -152,8 +148,8 @@ std::string_view Master::to_string(FrameworkState state) {
 }
 
 void Master::transition_to(Framework& framework, FrameworkState state, std::string_view why) {
-  log(fmt::format("framework '{}': {} -> {} ({})", framework.info.id().value(),
-                  to_string(framework.state), to_string(state), why));
+  log("framework '{}': {} -> {} ({})", framework.info.id().value(), to_string(framework.state),
+      to_string(state), why);
   framework.state = state;
 }
 
@@ -190,7 +186,7 @@ Result<void> Master::start(TimePoint now) {
   next_allocation_ = now;
   last_now_ = now;
   phase_ = Phase::running;
-  log(fmt::format("master '{}' running with {} agent(s)", master_id, options_.agents.size()));
+  log("master '{}' running with {} agent(s)", master_id, options_.agents.size());
   flush();
   return {};
 }
@@ -254,7 +250,7 @@ Result<void> Master::recover(TimePoint now) {
     framework.resume_updates_on_subscribe = true;
     auto [it, inserted] = frameworks_.emplace(id, std::move(framework));
     allocator_->set_framework(id, allocation_of(it->second, record.suppressed_roles));
-    log(fmt::format("framework '{}' recovered (disconnected)", id));
+    log("framework '{}' recovered (disconnected)", id);
   }
 
   for (auto& record : state.tasks) {
@@ -333,7 +329,7 @@ HttpAnswer Master::handle_subscribe(const Call& call, std::unique_ptr<Subscriber
   const auto& subscribe = call.subscribe();
   mesos::v1::FrameworkInfo info = subscribe.framework_info();
   auto refuse = [&](const std::string& message) {
-    log(fmt::format("refusing subscription of framework '{}': {}", info.name(), message));
+    log("refusing subscription of framework '{}': {}", info.name(), message);
     sink->send(error_event(message));
     sink->close();
     return result;
@@ -373,7 +369,7 @@ HttpAnswer Master::handle_subscribe(const Call& call, std::unique_ptr<Subscriber
   count(framework == nullptr ? "messages_register_framework" : "messages_reregister_framework");
   if (framework == nullptr) {
     framework = &frameworks_[id];
-    log(fmt::format("framework '{}' ({}) added", id, info.name()));
+    log("framework '{}' ({}) added", id, info.name());
   }
   framework->registered_time = now;
   framework->info = info;
@@ -508,8 +504,8 @@ HttpAnswer Master::handle_call(const Call& call, std::optional<std::string_view>
       count("messages_framework_to_executor");
       count("invalid_framework_to_executor_messages");
       // Only custom executors receive messages, and local-master runs none.
-      log(fmt::format("dropping MESSAGE of framework '{}' for executor '{}': no custom executors",
-                      framework_id, call.message().executor_id().value()));
+      log("dropping MESSAGE of framework '{}' for executor '{}': no custom executors", framework_id,
+          call.message().executor_id().value());
       break;
     case Call::REQUEST:
       count("messages_resource_request");
@@ -564,8 +560,8 @@ void Master::drop_launch(Framework& framework, const mesos::v1::TaskInfo& task, 
   *status->mutable_agent_id() = task.agent_id();
   status->set_timestamp(to_epoch_seconds(now));
   count(task_state_metric(state));
-  log(fmt::format("framework '{}': task '{}' {}: {}", framework.info.id().value(),
-                  task.task_id().value(), TaskState_Name(state), message));
+  log("framework '{}': task '{}' {}: {}", framework.info.id().value(), task.task_id().value(),
+      TaskState_Name(state), message);
   send(framework, event);
 }
 
@@ -682,8 +678,8 @@ void Master::launch_group(Framework& framework,
 void Master::refuse_operation(Framework& framework, const mesos::v1::Offer::Operation& operation,
                               const Agent& agent) {
   const std::string type = mesos::v1::Offer::Operation::Type_Name(operation.type());
-  log(fmt::format("framework '{}': '{}' operations are not supported; ignored",
-                  framework.info.id().value(), type));
+  log("framework '{}': '{}' operations are not supported; ignored", framework.info.id().value(),
+      type);
   if (!operation.has_id()) return;
   Event event = event_of(Event::UPDATE_OPERATION_STATUS);
   auto* status = event.mutable_update_operation_status()->mutable_status();
@@ -722,8 +718,8 @@ void Master::launch_task(Framework& framework, const mesos::v1::TaskInfo& info,
   auto [it, inserted] = framework.tasks.emplace(task_id, std::move(task));
   Task& launched = it->second;
   mark_task(framework_id, task_id);
-  log(fmt::format("framework '{}': launching task '{}' in container '{}'", framework_id, task_id,
-                  launched.container_id));
+  log("framework '{}': launching task '{}' in container '{}'", framework_id, task_id,
+      launched.container_id);
 
   // What the agent's containerizer would refuse before any executor runs.
   if (info.has_container()) {
@@ -836,16 +832,16 @@ void Master::acknowledge(Framework& framework, const Call::Acknowledge& ack, Tim
   const std::string framework_id = framework.info.id().value();
   auto it = framework.tasks.find(ack.task_id().value());
   if (it == framework.tasks.end()) {
-    log(fmt::format("framework '{}': ignoring acknowledgement for unknown task '{}'", framework_id,
-                    ack.task_id().value()));
+    log("framework '{}': ignoring acknowledgement for unknown task '{}'", framework_id,
+        ack.task_id().value());
     count("invalid_status_update_acknowledgements");
     return;
   }
   Task& task = it->second;
   if (ack.agent_id().value() != task.agent_id.value() || task.updates.pending.empty() ||
       task.updates.pending.front().uuid() != ack.uuid()) {
-    log(fmt::format("framework '{}': ignoring unexpected acknowledgement {} for task '{}'",
-                    framework_id, uuid_bytes_to_string(ack.uuid()), ack.task_id().value()));
+    log("framework '{}': ignoring unexpected acknowledgement {} for task '{}'", framework_id,
+        uuid_bytes_to_string(ack.uuid()), ack.task_id().value());
     count("invalid_status_update_acknowledgements");
     return;
   }
@@ -889,9 +885,9 @@ void Master::forget_task(Framework& framework, const std::string& task_id) {
 void Master::log_task_end(const Framework& framework, const Task& task, const TaskStatus& status) {
   std::string how = TaskState_Name(status.state());
   if (status.has_reason()) how += fmt::format(" ({})", TaskStatus::Reason_Name(status.reason()));
-  log(fmt::format("framework '{}': task '{}' ended {}{}", framework.info.id().value(),
-                  task.info.task_id().value(), how,
-                  status.message().empty() ? std::string() : ": " + status.message()));
+  log("framework '{}': task '{}' ended {}{}", framework.info.id().value(),
+      task.info.task_id().value(), how,
+      status.message().empty() ? std::string() : ": " + status.message());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1048,8 +1044,8 @@ void Master::kill_one(Framework& framework, Task& task,
     grace = grace_of(*override_policy, grace);
   }
   if (!task.killed) {
-    log(fmt::format("framework '{}': killing task '{}' (SIGTERM, SIGKILL after {} s)",
-                    framework.info.id().value(), task.info.task_id().value(), to_seconds(grace)));
+    log("framework '{}': killing task '{}' (SIGTERM, SIGKILL after {} s)",
+        framework.info.id().value(), task.info.task_id().value(), to_seconds(grace));
     task.killed = true;
     task.kill_started = now;
     task.escalate_at = now + grace;
@@ -1196,7 +1192,7 @@ void Master::on_subscriber_closed(std::string_view stream_id, TimePoint now) {
 
 void Master::remove_framework(Framework& framework, TimePoint now, std::string_view why) {
   const std::string id = framework.info.id().value();
-  log(fmt::format("framework '{}': removing ({})", id, why));
+  log("framework '{}': removing ({})", id, why);
   if (framework.state == FrameworkState::subscribed && framework.sink) framework.sink->close();
   framework.sink.reset();
   for (auto& [task_id, task] : framework.tasks) {
@@ -1358,7 +1354,7 @@ void Master::flush() {
   if (dirty_frameworks_.empty() && dirty_tasks_.empty()) return;
   auto written = checkpoint_->transaction([this] { return write_dirty(); });
   if (!written) {
-    log(fmt::format("checkpoint write failed (will retry): {}", written.error().what()));
+    warn("checkpoint write failed (will retry): {}", written.error().what());
     return;
   }
   dirty_frameworks_.clear();

@@ -26,7 +26,10 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include <mesos/v1/mesos.pb.h>
 #include <mesos/v1/scheduler/scheduler.pb.h>
@@ -108,6 +111,10 @@ struct MasterOptions {
   std::optional<std::uint64_t> seed;
   // Where the Master logs state transitions and dropped calls; nothing when empty.
   std::function<void(std::string_view)> log;
+  // Where what an operator must see goes (a checkpoint that could not be written, a replica
+  // ZooKeeper dropped, refused connections); local-master keeps it under --quiet. Nothing when
+  // empty.
+  std::function<void(std::string_view)> warn;
 };
 
 // This machine as one agent: all its cpus, its memory less 1 GB (half when under 2 GB), the
@@ -334,7 +341,15 @@ class Master {
 
   static std::string_view to_string(FrameworkState state);
   void transition_to(Framework& framework, FrameworkState state, std::string_view why);
-  void log(std::string_view message) const;
+  // Formats only when someone listens: under --quiet a busy master formats nothing per task.
+  template <class... Args>
+  void log(fmt::format_string<Args...> format, Args&&... args) const {
+    if (options_.log) options_.log(fmt::format(format, std::forward<Args>(args)...));
+  }
+  template <class... Args>
+  void warn(fmt::format_string<Args...> format, Args&&... args) const {
+    if (options_.warn) options_.warn(fmt::format(format, std::forward<Args>(args)...));
+  }
 
   // Calls.
   HttpAnswer authorize(const mesos::v1::scheduler::Call& call,

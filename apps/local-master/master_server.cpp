@@ -182,9 +182,7 @@ class MasterServer::Impl {
               : std::max<std::size_t>(
                     16, options_.max_connections / static_cast<std::size_t>(replicas));
       server_options.header_timeout = options_.header_timeout;
-      server_options.log = [this](std::string_view line) {
-        if (options_.master.log) options_.master.log(line);
-      };
+      server_options.log = [this](std::string_view line) { warn(line); };
       auto make_server = [&] {
         return std::make_unique<http::Server>(
             executor_, server_options,
@@ -327,8 +325,8 @@ class MasterServer::Impl {
           register_replica(i);
         } else if (state == zookeeper::SessionState::expired ||
                    state == zookeeper::SessionState::auth_failed) {
-          log(fmt::format("replica {}: ZooKeeper session {}; it no longer stands for leader", i,
-                          zookeeper::to_string(state)));
+          warn(fmt::format("replica {}: ZooKeeper session {}; it no longer stands for leader", i,
+                           zookeeper::to_string(state)));
           zk_nodes_[i].clear();
           update_zk_leader();
         }
@@ -344,7 +342,7 @@ class MasterServer::Impl {
     zookeeper::MasterDetector::Handlers handlers;
     handlers.on_leader = [this](const std::optional<zookeeper::Leader>&) { update_zk_leader(); };
     handlers.on_fatal = [this](const Error& error) {
-      log(fmt::format("ZooKeeper: {}", error.what()));
+      warn(fmt::format("ZooKeeper: {}", error.what()));
       update_zk_leader();
     };
     zk_detector_ = std::make_unique<zookeeper::MasterDetector>(executor_, detector_options,
@@ -366,8 +364,8 @@ class MasterServer::Impl {
     auto& session = *zk_sessions_[i];
     session.create_parents(zk_url_.path, [this, i](zookeeper::Code code) {
       if (code != zookeeper::Code::ok) {
-        log(fmt::format("replica {}: cannot create '{}' in ZooKeeper: {}", i, zk_url_.path,
-                        zookeeper::to_string(code)));
+        warn(fmt::format("replica {}: cannot create '{}' in ZooKeeper: {}", i, zk_url_.path,
+                         zookeeper::to_string(code)));
         return;
       }
       const std::string prefix =
@@ -376,8 +374,8 @@ class MasterServer::Impl {
           prefix, master_info_json(i), /*ephemeral=*/true, /*sequential=*/true,
           [this, i](zookeeper::Code created, std::string path) {
             if (created != zookeeper::Code::ok) {
-              log(fmt::format("replica {}: cannot register in ZooKeeper: {}", i,
-                              zookeeper::to_string(created)));
+              warn(fmt::format("replica {}: cannot register in ZooKeeper: {}", i,
+                               zookeeper::to_string(created)));
               return;
             }
             zk_nodes_[i] = path.substr(path.rfind('/') + 1);
@@ -478,6 +476,9 @@ class MasterServer::Impl {
  private:
   void log(std::string_view message) const {
     if (options_.master.log) options_.master.log(message);
+  }
+  void warn(std::string_view message) const {
+    if (options_.master.warn) options_.master.warn(message);
   }
 
   // Answers, and logs every refusal (4xx, 5xx) with its reason: a newcomer's bad request must

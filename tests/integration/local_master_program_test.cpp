@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <charconv>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -264,6 +265,37 @@ TEST_CASE("POST /admin/fault answers 404 unless --enable-fault-injection", "[int
   const auto applied = send(io, "POST", fmt::format("http://{}/admin/fault", master), "stall=0");
   INFO(applied.body);
   CHECK(applied.status == 200);
+}
+
+TEST_CASE("local-master --quiet: refused requests are not logged, refused connections are",
+          "[integration]") {
+  boost::asio::io_context io;
+  Program program(args({"--listen", "127.0.0.1:0", "--simulate", "--quiet"}));
+  const std::string master = wait_listening(program);
+  CHECK(send(io, "POST", fmt::format("http://{}/admin/fault", master), "stall=1").status == 404);
+
+  // One connection past the 512 local-master allows.
+  const auto colon = master.rfind(':');
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int port = 0;
+  std::from_chars(master.data() + colon + 1, master.data() + master.size(), port);
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  std::vector<int> sockets;
+  for (int i = 0; i < 513; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    sockets.push_back(fd);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  }
+  const bool warned = program.wait_for_output("connection(s) refused with 429", 10s);
+  for (int fd : sockets)
+    ::close(fd);
+  INFO(program.context());
+  CHECK(warned);
+  CHECK_THAT(program.output(), Catch::Contains("warning: http server"));
+  CHECK_THAT(program.output(), !Catch::Contains("/admin/fault"));
 }
 
 TEST_CASE("agent attributes from the flags, in /state and in offers", "[integration]") {
