@@ -82,6 +82,7 @@ void Allocator::remove_offer(std::map<std::string, OutstandingOffer>::iterator i
   const Resources unallocated = it->second.resources.unallocated();
   if (Agent* agent = agent_mut(it->second.agent_id)) agent->offered -= unallocated;
   framework_allocated_[it->second.framework_id] -= unallocated;
+  if (options_.offer_timeout) offers_by_age_.erase({it->second.created, it->first});
   offers_.erase(it);
 }
 
@@ -209,6 +210,7 @@ Result<AcceptedOffers> Allocator::take_offers(
   for (const auto& id : ids) {
     auto it = offers_.find(id.value());
     accepted.resources += it->second.resources;
+    if (options_.offer_timeout) offers_by_age_.erase({it->second.created, it->first});
     offers_.erase(it);  // the resources stay "offered" on the agent until use/return_unused
   }
   return accepted;
@@ -400,6 +402,7 @@ std::map<std::string, std::vector<mesos::v1::Offer>> Allocator::allocate(TimePoi
         const Resources allocated = allocated_to(candidate, role);
         mesos::v1::Offer offer = make_offer(framework_id, fw, agent, role, allocated);
         OutstandingOffer outstanding{offer, framework_id, agent.id.value(), role, allocated, now};
+        if (options_.offer_timeout) offers_by_age_.emplace(now, offer.id().value());
         offers_.emplace(offer.id().value(), std::move(outstanding));
         agent.offered += candidate;
         framework_allocated_[framework_id] += candidate;
@@ -427,19 +430,22 @@ std::vector<OutstandingOffer> Allocator::expire(TimePoint now) {
     std::erase_if(it->second, [now](const DeclineFilter& filter) { return filter.expires <= now; });
     if (it->second.empty()) filters_.erase(it);
   }
-  if (!options_.offer_timeout) return {};
-  const Duration timeout = *options_.offer_timeout;
-  return remove_offers_if(
-      [&](const OutstandingOffer& offer) { return offer.created + timeout <= now; });
+  std::vector<OutstandingOffer> removed;
+  if (!options_.offer_timeout) return removed;
+  while (!offers_by_age_.empty() &&
+         offers_by_age_.begin()->first + *options_.offer_timeout <= now) {
+    auto it = offers_.find(offers_by_age_.begin()->second);
+    removed.push_back(it->second);
+    remove_offer(it);  // and its entry in offers_by_age_
+  }
+  return removed;
 }
 
 std::optional<TimePoint> Allocator::next_deadline() const {
   std::optional<TimePoint> deadline;
   if (!filter_expiries_.empty()) deadline = filter_expiries_.begin()->first;
-  if (options_.offer_timeout) {
-    for (const auto& [id, offer] : offers_) {
-      deadline = earliest(deadline, offer.created + *options_.offer_timeout);
-    }
+  if (options_.offer_timeout && !offers_by_age_.empty()) {
+    deadline = earliest(deadline, offers_by_age_.begin()->first + *options_.offer_timeout);
   }
   return deadline;
 }

@@ -201,6 +201,9 @@ class Allocator {
   // equal share take turns.
   std::map<std::string, std::uint64_t> offers_made_;
   std::map<std::string, OutstandingOffer> offers_;
+  // With an offer timeout: the outstanding offers by age, so that the deadline and the expired
+  // offers are found without walking every offer after every call.
+  std::set<std::pair<TimePoint, std::string>> offers_by_age_;
   std::map<FilterKey, std::vector<DeclineFilter>> filters_;
   // Every filter's expiry, with its key: the Master asks for the next deadline and expires
   // filters after every call, and walking all filters (one per agent that had leftovers) for it

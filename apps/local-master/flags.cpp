@@ -167,6 +167,9 @@ const std::vector<FlagDef>& flag_table() {
        positive_seconds("heartbeat-interval", &Flags::heartbeat_interval)},
       {"allocation-interval", "SECONDS", "between offer rounds (default 1)",
        positive_seconds("allocation-interval", &Flags::allocation_interval)},
+      {"offer-timeout", "SECONDS",
+       "rescind offers left unanswered this long (Mesos --offer_timeout; default: never)",
+       positive_seconds("offer-timeout", &Flags::offer_timeout)},
       {"hostname", "NAME", "the name the master and its agent report", text(&Flags::hostname)},
       {"frameworks-home", "DIR",
        "where relative paths in tasks' CommandInfo.uris are looked up (default: none, they "
@@ -333,6 +336,7 @@ Result<Options> options_from(const Flags& flags) {
   master.port = server.port;
   master.heartbeat_interval = *duration_from_seconds(flags.heartbeat_interval);
   master.allocation_interval = *duration_from_seconds(flags.allocation_interval);
+  if (flags.offer_timeout > 0) master.offer_timeout = *duration_from_seconds(flags.offer_timeout);
   master.work_dir = work_dir;
   // The Master's own default, spelt out so that the program can say where sandboxes go.
   master.sandbox_root = work_dir.empty() ? "/tmp/local-master" : work_dir;

@@ -31,6 +31,7 @@ struct Flags {
   std::string zk;  // zk://host:port/path: the replicas elect their leader there
   double heartbeat_interval = 15;
   double allocation_interval = 1;
+  double offer_timeout = 0;     // seconds; 0: offers are never rescinded for their age
   std::string hostname;         // default: the machine's host name
   std::string frameworks_home;  // relative URIs of the fetcher resolve here; empty: they fail
   bool enable_fault_injection = false;

@@ -353,3 +353,37 @@ TEST_CASE("normalize_task_resources injects the allocation role") {
   for (const auto& resource : *normalized)
     CHECK(resource.allocation_info().role() == "web");
 }
+
+TEST_CASE("Allocator: with an offer timeout, the oldest unanswered offer sets the deadline") {
+  Allocator allocator({"m", seconds(5), seconds(30)});
+  allocator.add_agent(agent_id("a1"), {"h1", resources("cpus:1;mem:128"), {}});
+  allocator.add_agent(agent_id("a2"), {"h2", resources("cpus:1;mem:128"), {}});
+  allocator.add_agent(agent_id("a3"), {"h3", resources("cpus:1;mem:128"), {}});
+  allocator.set_framework("f", active());
+  auto first = allocator.allocate(kStart)["f"];
+  REQUIRE(first.size() == 3);
+  CHECK(allocator.next_deadline() == kStart + seconds(30));
+
+  // An accepted and a declined offer no longer count; the declined agent is offered again later.
+  auto taken = allocator.take_offers("f", ids({first[0].id().value()}));
+  REQUIRE(taken);
+  allocator.decline("f", ids({first[1].id().value()}), refuse(10), kStart + seconds(1));
+  CHECK(allocator.next_deadline() == kStart + seconds(11));  // the filter, before the offer
+  CHECK(allocator.expire(kStart + seconds(12)).empty());     // drops the filter, no offer is due
+  auto second = allocator.allocate(kStart + seconds(12))["f"];
+  REQUIRE(second.size() == 1);
+  CHECK(allocator.next_deadline() == kStart + seconds(30));  // first[2]
+
+  CHECK(allocator.expire(kStart + seconds(29)).empty());
+  auto expired = allocator.expire(kStart + seconds(30));
+  REQUIRE(expired.size() == 1);
+  CHECK(expired[0].offer.id().value() == first[2].id().value());
+  CHECK(allocator.next_deadline() == kStart + seconds(42));  // second[0]
+  CHECK(allocator.find_agent("a3")->offered.empty());
+
+  expired = allocator.expire(kStart + seconds(42));
+  REQUIRE(expired.size() == 1);
+  CHECK(expired[0].offer.id().value() == second[0].id().value());
+  CHECK_FALSE(allocator.next_deadline());
+  CHECK(allocator.offers().empty());
+}

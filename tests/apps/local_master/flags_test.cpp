@@ -75,19 +75,19 @@ TEST_CASE("parse_flags: --help and --version end the parse") {
 
 TEST_CASE("usage lists every flag of the table") {
   const std::string text = usage();
-  for (const char* flag : {"--listen=IP:PORT", "--resources=", "--agents=N",
-                           "--attributes=", "--agent-attributes=", "--work-dir=DIR", "--simulate ",
-                           "--simulate-duration=SECONDS", "--replicas=N",
-                           "--heartbeat-interval=", "--allocation-interval=", "--hostname=NAME",
-                           "--enable-fault-injection", "--quiet", "--version", "--help"}) {
+  for (const char* flag :
+       {"--listen=IP:PORT", "--resources=", "--agents=N", "--attributes=", "--agent-attributes=",
+        "--work-dir=DIR", "--simulate ", "--simulate-duration=SECONDS", "--replicas=N",
+        "--heartbeat-interval=", "--allocation-interval=", "--offer-timeout=SECONDS",
+        "--hostname=NAME", "--enable-fault-injection", "--quiet", "--version", "--help"}) {
     CHECK_THAT(text, Catch::Contains(flag));
   }
 }
 
 TEST_CASE("options_from: address, host name, intervals, fault switch") {
-  auto options = options_from(flags_of(
-      with_resources({"--listen", "localhost:6060", "--hostname", "box", "--allocation-interval",
-                      "0.25", "--replicas", "2", "--enable-fault-injection", "--simulate"})));
+  auto options = options_from(flags_of(with_resources(
+      {"--listen", "localhost:6060", "--hostname", "box", "--allocation-interval", "0.25",
+       "--offer_timeout", "30", "--replicas", "2", "--enable-fault-injection", "--simulate"})));
   REQUIRE(options);
   CHECK(options->server.address == "127.0.0.1");
   CHECK(options->server.port == 6060);
@@ -96,6 +96,10 @@ TEST_CASE("options_from: address, host name, intervals, fault switch") {
   CHECK(options->server.master.hostname == "box");
   CHECK(options->server.master.ip == "127.0.0.1");
   CHECK(options->server.master.allocation_interval == std::chrono::milliseconds(250));
+  CHECK(options->server.master.offer_timeout == std::chrono::seconds(30));
+  // Without the flag offers are never rescinded for their age, as in Mesos.
+  CHECK_FALSE(options_from(flags_of(with_resources({})))->server.master.offer_timeout);
+  CHECK_FALSE(parse_flags({"--offer-timeout", "0"}));
   CHECK(options->simulate);
   CHECK(options->warnings.empty());  // loopback: nothing to warn about
   REQUIRE(options->server.master.agents.size() == 1);
