@@ -82,6 +82,10 @@ void Allocator::remove_offer(std::map<std::string, OutstandingOffer>::iterator i
   const Resources unallocated = it->second.resources.unallocated();
   if (Agent* agent = agent_mut(it->second.agent_id)) agent->offered -= unallocated;
   framework_allocated_[it->second.framework_id] -= unallocated;
+  forget_offer(it);
+}
+
+void Allocator::forget_offer(std::map<std::string, OutstandingOffer>::iterator it) {
   if (options_.offer_timeout) offers_by_age_.erase({it->second.created, it->first});
   offers_.erase(it);
 }
@@ -210,8 +214,7 @@ Result<AcceptedOffers> Allocator::take_offers(
   for (const auto& id : ids) {
     auto it = offers_.find(id.value());
     accepted.resources += it->second.resources;
-    if (options_.offer_timeout) offers_by_age_.erase({it->second.created, it->first});
-    offers_.erase(it);  // the resources stay "offered" on the agent until use/return_unused
+    forget_offer(it);  // the resources stay "offered" on the agent until use/return_unused
   }
   return accepted;
 }

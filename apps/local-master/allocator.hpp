@@ -166,7 +166,10 @@ class Allocator {
   using FilterKey = std::pair<std::string, std::string>;  // framework, agent
 
   Agent* agent_mut(const std::string& id);
+  // Gives the offer's resources back to the agent and forgets the offer.
   void remove_offer(std::map<std::string, OutstandingOffer>::iterator it);
+  // Forgets the offer (offers_ and offers_by_age_); its resources stay offered on the agent.
+  void forget_offer(std::map<std::string, OutstandingOffer>::iterator it);
   std::vector<OutstandingOffer> remove_offers_if(
       const std::function<bool(const OutstandingOffer&)>& predicate);
   void add_filter(const std::string& framework_id, const std::string& agent_id,

@@ -32,6 +32,10 @@ void log_line(std::string_view message) {
                message.data());
 }
 
+void warn_line(std::string_view message) {
+  log_line(fmt::format("warning: {}", message));
+}
+
 int die(const std::string& message, int status = 1) {
   std::fprintf(stderr, "local-master: %s\n", message.c_str());
   return status;
@@ -113,11 +117,9 @@ int main(int argc, char** argv) {
   lm::MasterServerOptions& server_options = options->server;
   const std::string& work_dir = server_options.master.work_dir;
   if (!options->quiet) server_options.master.log = log_line;
-  server_options.master.warn = [](std::string_view line) {
-    log_line(fmt::format("warning: {}", line));
-  };
+  server_options.master.warn = warn_line;
   for (const auto& warning : options->warnings)
-    log_line("warning: " + warning);
+    warn_line(warning);
 
   if (!work_dir.empty()) {
     std::error_code ec;
@@ -141,8 +143,8 @@ int main(int argc, char** argv) {
   if (processes != nullptr) {
     processes->set_executor(io.get_executor());
     if (processes->supervisor_program().empty()) {
-      log_line(
-          "warning: no local-master-supervisor program beside local-master: each task's "
+      warn_line(
+          "no local-master-supervisor program beside local-master: each task's "
           "supervisor is a fork of local-master (slower launches)");
     }
   }

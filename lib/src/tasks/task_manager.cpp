@@ -617,12 +617,10 @@ void TaskManager::Impl::on_accept_answered() {
   // when its last ACCEPT is answered. Its memory is free from then on; given back at once, not
   // up to trim_heap_interval later, the process never sits at the burst's peak.
   constexpr std::size_t kBurstTasks = 1000;
-  if (accepts_in_flight_ > 0 || burst_tasks_ < kBurstTasks) {
-    if (accepts_in_flight_ == 0) burst_tasks_ = 0;
-    return;
-  }
+  if (accepts_in_flight_ > 0) return;
+  const bool burst = burst_tasks_ >= kBurstTasks;
   burst_tasks_ = 0;
-  if (options_.trim_heap_interval.count() > 0) trim_now();
+  if (burst && options_.trim_heap_interval.count() > 0) trim_now();
 }
 
 void TaskManager::Impl::undo_launch(const std::string& name, const std::string& why) {
